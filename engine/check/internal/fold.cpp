@@ -1,0 +1,196 @@
+#include "check/internal/fold.h"
+
+namespace mandate::check {
+namespace {
+
+constexpr __int128 kDecMax = static_cast<__int128>(100'000'000'000'000'000ULL) * 1'000'000'000'000'000'000ULL * 1000;  // 10^38
+
+bool decOverflow(__int128 v) { return v > kDecMax || v < -kDecMax; }
+
+ConstValue intValue(TypeKind k, std::int64_t v) {
+  ConstValue c;
+  c.kind = k;
+  c.i = v;
+  return c;
+}
+
+}  // namespace
+
+std::optional<lit::Decimal> ConstValue::number() const {
+  if (kind == TypeKind::Int || kind == TypeKind::Duration || kind == TypeKind::Time) return lit::Decimal::fromInt(i);
+  if (kind == TypeKind::Decimal) return d;
+  return std::nullopt;
+}
+
+bool ConstValue::sameValue(const ConstValue& o) const {
+  auto a = number(), b2 = o.number();
+  if (a && b2) return *a == *b2;
+  if (kind == TypeKind::Bool && o.kind == TypeKind::Bool) return b == o.b;
+  return kind == o.kind && s == o.s;
+}
+
+std::optional<ConstValue> fold(const ast::Expr& e, FoldError& err) {
+  using K = ast::ExprKind;
+  std::string why;
+  switch (e.kind) {
+    case K::Int: {
+      ConstValue c = intValue(TypeKind::Int, 0);
+      if (!lit::parseInt(e.text, c.i, why)) return std::nullopt;
+      return c;
+    }
+    case K::Decimal: {
+      ConstValue c;
+      c.kind = TypeKind::Decimal;
+      if (!lit::parseDecimal(e.text, c.d, why)) return std::nullopt;
+      return c;
+    }
+    case K::Duration: {
+      ConstValue c = intValue(TypeKind::Duration, 0);
+      if (!lit::parseDuration(e.text, c.i, why)) return std::nullopt;
+      return c;
+    }
+    case K::Time: {
+      ConstValue c = intValue(TypeKind::Time, 0);
+      if (!lit::parseTime(e.text, c.i, why)) return std::nullopt;
+      return c;
+    }
+    case K::Bool: {
+      ConstValue c;
+      c.kind = TypeKind::Bool;
+      c.b = e.text == "true";
+      return c;
+    }
+    case K::String:
+    case K::Region:
+    case K::Ip:
+    case K::Cidr: {
+      ConstValue c;
+      c.kind = e.type.kind == TypeKind::Error ? TypeKind::String : e.type.kind;
+      c.s = e.text;
+      return c;
+    }
+    case K::Name: {
+      if (e.ref == ast::Ref::Const && e.constRef != nullptr && e.constRef->value) return fold(*e.constRef->value, err);
+      if (e.ref == ast::Ref::EnumValue || e.ref == ast::Ref::Country || e.ref == ast::Ref::Region) {
+        ConstValue c;
+        c.kind = e.type.kind;
+        c.s = e.text;
+        return c;
+      }
+      err = FoldError::NotConstant;
+      return std::nullopt;
+    }
+    case K::Paren:
+      return fold(*e.kids[0], err);
+    case K::Unary: {
+      auto v = fold(*e.kids[0], err);
+      if (!v) return std::nullopt;
+      if (e.unop == ast::UnOp::Not) {
+        if (v->kind != TypeKind::Bool) return std::nullopt;
+        v->b = !v->b;
+        return v;
+      }
+      if (v->kind == TypeKind::Decimal) {
+        v->d.units = -v->d.units;
+        return v;
+      }
+      if (v->kind == TypeKind::Int || v->kind == TypeKind::Duration) {
+        if (v->i == INT64_MIN) {
+          err = FoldError::Overflow;
+          return std::nullopt;
+        }
+        v->i = -v->i;
+        return v;
+      }
+      return std::nullopt;
+    }
+    case K::Binary: {
+      using B = ast::BinOp;
+      if (e.binop != B::Add && e.binop != B::Sub && e.binop != B::Mul && e.binop != B::Div) {
+        err = FoldError::NotConstant;  // comparisons are not folded here; the linter reasons about them
+        return std::nullopt;
+      }
+      auto l = fold(*e.kids[0], err);
+      if (!l) return std::nullopt;
+      auto r = fold(*e.kids[1], err);
+      if (!r) return std::nullopt;
+      bool decimal = l->kind == TypeKind::Decimal || r->kind == TypeKind::Decimal;
+      if (decimal) {
+        auto a = l->number(), b = r->number();
+        if (!a || !b) return std::nullopt;
+        ConstValue c;
+        c.kind = TypeKind::Decimal;
+        __int128 x = a->units, y = b->units, scale = lit::Decimal::fromInt(1).units;
+        switch (e.binop) {
+          case B::Add: c.d.units = x + y; break;
+          case B::Sub: c.d.units = x - y; break;
+          case B::Mul: {
+            // (x/scale)*(y/scale)*scale = x*y/scale; split to stay in range.
+            __int128 hi = x / scale, lo = x % scale;
+            if (hi != 0 && (y > kDecMax / (hi < 0 ? -hi : hi) || y < -kDecMax / (hi < 0 ? -hi : hi))) {
+              err = FoldError::Overflow;
+              return std::nullopt;
+            }
+            c.d.units = hi * y + (lo * (y / scale)) + (lo * (y % scale)) / scale;
+            break;
+          }
+          case B::Div: {
+            if (y == 0) {
+              err = FoldError::DivideByZero;
+              return std::nullopt;
+            }
+            __int128 q = x / y, rem = x % y;
+            // q*scale + rem*scale/y, computed digit by digit to avoid overflow.
+            if (q > kDecMax / scale || q < -kDecMax / scale) {
+              err = FoldError::Overflow;
+              return std::nullopt;
+            }
+            __int128 frac = 0;
+            for (int k = 0; k < lit::Decimal::kScale; ++k) {
+              rem *= 10;
+              frac = frac * 10 + rem / y;
+              rem %= y;
+            }
+            c.d.units = q * scale + frac;
+            break;
+          }
+          default: break;
+        }
+        if (decOverflow(c.d.units)) {
+          err = FoldError::Overflow;
+          return std::nullopt;
+        }
+        return c;
+      }
+      std::int64_t out = 0;
+      bool overflow = false;
+      switch (e.binop) {
+        case B::Add: overflow = __builtin_add_overflow(l->i, r->i, &out); break;
+        case B::Sub: overflow = __builtin_sub_overflow(l->i, r->i, &out); break;
+        case B::Mul: overflow = __builtin_mul_overflow(l->i, r->i, &out); break;
+        case B::Div:
+          if (r->i == 0) {
+            err = FoldError::DivideByZero;
+            return std::nullopt;
+          }
+          if (l->i == INT64_MIN && r->i == -1) {
+            overflow = true;
+            break;
+          }
+          out = l->i / r->i;
+          break;
+        default: break;
+      }
+      if (overflow) {
+        err = FoldError::Overflow;
+        return std::nullopt;
+      }
+      return intValue(e.type.kind == TypeKind::Error ? TypeKind::Int : e.type.kind, out);
+    }
+    default:
+      err = FoldError::NotConstant;
+      return std::nullopt;
+  }
+}
+
+}  // namespace mandate::check

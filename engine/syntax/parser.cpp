@@ -1,0 +1,240 @@
+#include "syntax/parser.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "PolicyLexer.h"
+#include "PolicyParser.h"
+#include "antlr4-runtime.h"
+#include "syntax/internal/ast_builder.h"
+#include "syntax/internal/utf8.h"
+
+namespace mandate {
+namespace {
+
+std::uint32_t tokenLength(const antlr4::Token* t) {
+  if (t->getType() == antlr4::Token::EOF || t->getStopIndex() < t->getStartIndex()) return 1;
+  return static_cast<std::uint32_t>(t->getStopIndex() - t->getStartIndex() + 1);
+}
+
+Span tokenSpan(FileId file, const antlr4::Token* t) {
+  return Span{file, static_cast<std::uint32_t>(t->getLine()),
+              static_cast<std::uint32_t>(t->getCharPositionInLine() + 1), tokenLength(t)};
+}
+
+// Printable form of a token for messages: control and invisible characters as U+XXXX.
+std::string describeToken(const antlr4::Token* t) {
+  if (t == nullptr) return "input";
+  if (t->getType() == antlr4::Token::EOF) return "end of file";
+  std::string text = t->getText();
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7F) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "U+%04X", c);
+      out += buf;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return "`" + out + "`";
+}
+
+std::string describeExpected(const antlr4::misc::IntervalSet& set, const antlr4::dfa::Vocabulary& vocab) {
+  std::vector<std::string> names;
+  for (auto t : set.toList()) {
+    if (t == antlr4::Token::EOF) {
+      names.push_back("end of file");
+      continue;
+    }
+    if (t == PolicyLexer::ID) {
+      names.push_back("a name");
+      continue;
+    }
+    if (t == PolicyLexer::STRING) {
+      names.push_back("a string");
+      continue;
+    }
+    if (t == PolicyLexer::UNTERMINATED_STRING || t == PolicyLexer::ERROR_CHAR) continue;
+    std::string lit = vocab.getLiteralName(t);
+    if (lit.size() >= 2 && lit.front() == '\'') {
+      names.push_back("`" + lit.substr(1, lit.size() - 2) + "`");
+    } else {
+      names.push_back("a " + std::string(vocab.getSymbolicName(t)));
+    }
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  // A long list helps nobody; soft keywords alone add seven entries.
+  if (names.empty() || names.size() > 8) return {};
+  std::string out = "expected ";
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+struct StopParsing {};
+
+class CollectingListener : public antlr4::BaseErrorListener {
+ public:
+  CollectingListener(Diagnostics& diags, FileId file, std::size_t cap)
+      : diags_(diags), file_(file), cap_(cap) {}
+
+  void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t, size_t,
+                   const std::string& msg, std::exception_ptr e) override {
+    ++count_;
+    if (count_ > cap_) {
+      diags_.report(Code::E0105, tokenSpan(file_, offending),
+                    "too many syntax errors in this file; stopping here");
+      throw StopParsing{};
+    }
+    std::string message;
+    std::string hint;
+    if (msg.rfind("missing ", 0) == 0) {
+      auto at = msg.find(" at ");
+      std::string what = msg.substr(8, at == std::string::npos ? std::string::npos : at - 8);
+      if (what.size() >= 2 && what.front() == '\'') what = what.substr(1, what.size() - 2);
+      message = "missing `" + what + "` before " + describeToken(offending);
+    } else {
+      message = "unexpected " + describeToken(offending);
+      auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
+      if (parser != nullptr) {
+        antlr4::misc::IntervalSet expected;
+        try {
+          if (e) std::rethrow_exception(e);
+          expected = parser->getExpectedTokens();
+        } catch (antlr4::RecognitionException& re) {
+          expected = re.getExpectedTokens();
+        } catch (...) {
+        }
+        hint = describeExpected(expected, parser->getVocabulary());
+      }
+    }
+    diags_.report(Code::E0101, tokenSpan(file_, offending), message, hint);
+  }
+
+  std::size_t count() const { return count_; }
+
+ private:
+  Diagnostics& diags_;
+  FileId file_;
+  std::size_t cap_;
+  std::size_t count_ = 0;
+};
+
+Span spanAtByte(const SourceFile& f, FileId id, std::size_t byte) {
+  auto it = std::upper_bound(f.lineStarts.begin(), f.lineStarts.end(), static_cast<std::uint32_t>(byte));
+  std::uint32_t line = static_cast<std::uint32_t>(it - f.lineStarts.begin());
+  std::uint32_t col = 1;
+  for (std::size_t i = f.lineStarts[line - 1]; i < byte; ++i) {
+    if ((static_cast<unsigned char>(f.text[i]) & 0xC0) != 0x80) ++col;
+  }
+  return Span{id, line, col, 1};
+}
+
+// Lexical problems and nesting depth are checked on the token stream before parsing:
+// the parser recurses once per nesting level, and an unterminated string would otherwise
+// turn the rest of its line into a cascade of syntax errors.
+bool prescan(antlr4::CommonTokenStream& tokens, FileId id, const ParseLimits& limits,
+             Diagnostics& diags, ast::File& out) {
+  bool ok = true;
+  std::size_t depth = 0;
+  std::size_t lastCodeLine = 0;
+  const antlr4::Token* prevError = nullptr;
+  for (antlr4::Token* t : tokens.getTokens()) {
+    switch (t->getType()) {
+      case PolicyLexer::UNTERMINATED_STRING:
+        diags.report(Code::E0102, tokenSpan(id, t), "unterminated string", "close the string with `\"` on the same line");
+        ok = false;
+        break;
+      case PolicyLexer::ERROR_CHAR:
+        // One report per run of bad characters, not one per byte of binary garbage.
+        if (prevError == nullptr || prevError->getLine() != t->getLine() ||
+            prevError->getStopIndex() + 1 != t->getStartIndex()) {
+          diags.report(Code::E0108, tokenSpan(id, t), "unexpected character " + describeToken(t));
+        }
+        ok = false;
+        break;
+      case PolicyLexer::LPAREN:
+      case PolicyLexer::LBRACE:
+        if (++depth == limits.maxNesting + 1) {
+          diags.report(Code::E0104, tokenSpan(id, t),
+                       "brackets nested deeper than " + std::to_string(limits.maxNesting) + " levels",
+                       "split the expression into named constants");
+          ok = false;
+        }
+        break;
+      case PolicyLexer::RPAREN:
+      case PolicyLexer::RBRACE:
+        if (depth > 0) --depth;
+        break;
+      case PolicyLexer::LINE_COMMENT: {
+        std::string text = t->getText();
+        while (!text.empty() && (text.back() == '\r' || text.back() == ' ' || text.back() == '\t')) text.pop_back();
+        out.comments.push_back({text, tokenSpan(id, t), lastCodeLine == t->getLine()});
+        break;
+      }
+      default:
+        break;
+    }
+    if (t->getType() == PolicyLexer::ERROR_CHAR) {
+      prevError = t;
+    }
+    if (t->getChannel() == antlr4::Token::DEFAULT_CHANNEL && t->getType() != antlr4::Token::EOF) {
+      lastCodeLine = t->getLine();
+    }
+    if (diags.capped()) return false;
+  }
+  return ok;
+}
+
+}  // namespace
+
+ast::File parseFile(const SourceSet& sources, FileId id, Diagnostics& diags, const ParseLimits& limits) {
+  ast::File out;
+  out.id = id;
+  const SourceFile& f = sources.file(id);
+  if (f.text.size() > limits.maxFileBytes) {
+    diags.report(Code::E0100, Span{id, 1, 1, 1},
+                 "file is " + std::to_string(f.text.size()) + " bytes; the limit is " +
+                     std::to_string(limits.maxFileBytes));
+    return out;
+  }
+  if (auto bad = syntax::firstInvalidUtf8(f.text); bad != std::string_view::npos) {
+    diags.report(Code::E0103, spanAtByte(f, id, bad), "invalid UTF-8 byte sequence",
+                 "policy files must be UTF-8 text");
+    return out;
+  }
+  try {
+    antlr4::ANTLRInputStream input(f.text);
+    PolicyLexer lexer(&input);
+    lexer.removeErrorListeners();
+    antlr4::CommonTokenStream tokens(&lexer);
+    tokens.fill();
+    if (!prescan(tokens, id, limits, diags, out)) return out;
+
+    PolicyParser parser(&tokens);
+    parser.removeErrorListeners();
+    CollectingListener listener(diags, id, limits.maxSyntaxErrors);
+    parser.addErrorListener(&listener);
+    PolicyParser::File_Context* tree = nullptr;
+    try {
+      tree = parser.file_();
+    } catch (StopParsing&) {
+      return out;
+    }
+    if (listener.count() > 0) return out;
+    syntax::buildAst(tree, out, diags);
+    out.parsed = true;
+  } catch (const std::exception& e) {
+    diags.report(Code::E0101, Span{id, 1, 1, 1}, std::string("the parser failed: ") + e.what());
+  } catch (...) {
+    diags.report(Code::E0101, Span{id, 1, 1, 1}, "the parser failed");
+  }
+  return out;
+}
+
+}  // namespace mandate

@@ -1,0 +1,20 @@
+// The `mandate` command line.
+#include <iostream>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Mandate: compliance policies for OAuth 2.0 trading permissions"};
+  app.set_version_flag("--version", std::string("mandate ") + MANDATE_VERSION);
+  app.require_subcommand(1);
+  int result = mandate::cli::kExitOk;
+  mandate::cli::addCheckCommand(app, result);
+  mandate::cli::addFmtCommand(app, result);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : mandate::cli::kExitUsage;
+  }
+  return result;
+}
