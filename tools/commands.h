@@ -11,5 +11,9 @@ inline constexpr int kExitUsage = 2;
 
 void addCheckCommand(CLI::App& app, int& result);
 void addFmtCommand(CLI::App& app, int& result);
+void addBuildCommand(CLI::App& app, int& result);
+void addInspectCommands(CLI::App& app, int& result);
+void addEvalCommand(CLI::App& app, int& result);
+void addTestCommand(CLI::App& app, int& result);
 
 }  // namespace mandate::cli

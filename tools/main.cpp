@@ -10,6 +10,10 @@ int main(int argc, char** argv) {
   int result = mandate::cli::kExitOk;
   mandate::cli::addCheckCommand(app, result);
   mandate::cli::addFmtCommand(app, result);
+  mandate::cli::addBuildCommand(app, result);
+  mandate::cli::addTestCommand(app, result);
+  mandate::cli::addEvalCommand(app, result);
+  mandate::cli::addInspectCommands(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

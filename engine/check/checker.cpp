@@ -253,7 +253,7 @@ class Checker {
           duplicate(a.name, "limit", s_.limits[prev].span);
           continue;
         }
-        Type t = resolveType(a.type, false);
+        Type t = resolveType(a.type, true);  // a set is rejected below, as a limit type
         if (!t.isError() && t.kind != TypeKind::Int && t.kind != TypeKind::Decimal && t.kind != TypeKind::Duration) {
           d_.report(Code::E0310, a.type.span, "limit " + quote(a.name.text) + " must be int, decimal or duration");
           t = Type{};

@@ -25,8 +25,9 @@ class Formatter {
       prevEnd = endLine(item);
       prevKind = kind;
     }
-    // Comments after the last item.
-    bool blank = !out_.empty() && blankBetween(prevEnd, firstLineWithComments(UINT32_MAX, prevEnd));
+    // Comments after the last item (with no such comments, no blank line: the file ends at `}`).
+    std::uint32_t tail = firstLineWithComments(UINT32_MAX, prevEnd);
+    bool blank = !out_.empty() && tail != UINT32_MAX && blankBetween(prevEnd, tail);
     leadingComments(UINT32_MAX, 0, blank);
     if (out_.empty()) return out_;
     return out_;
@@ -89,6 +90,7 @@ class Formatter {
       blankDone = true;
     };
     bool glued = false;
+    std::uint32_t prevLine = 0;  // source line of the last own-line comment written
     while (nextComment_ < f_.comments.size() && f_.comments[nextComment_].span.line < start) {
       const auto& c = f_.comments[nextComment_++];
       if (c.trailing && !glued && !out_.empty() && out_.back() == '\n' && !blankDone) {
@@ -96,9 +98,13 @@ class Formatter {
         glued = true;
         continue;
       }
+      // A blank line the source had between comments, or after them, is kept (one at most).
+      if (prevLine != 0 && blankBetween(prevLine, c.span.line)) out_ += '\n';
       doBlank();
       line(indent, c.text);
+      prevLine = c.span.line;
     }
+    if (prevLine != 0 && start != UINT32_MAX && blankBetween(prevLine, start)) out_ += '\n';
     doBlank();
   }
 

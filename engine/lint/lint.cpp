@@ -197,19 +197,16 @@ class Linter {
   Linter(const Program& p, Diagnostics& d) : p_(p), d_(d), s_(p.schema) {}
 
   void run() {
-    std::set<FileId> imported;
-    for (auto& f : p_.files)
-      for (auto& item : f.items)
-        if (auto* imp = std::get_if<ast::Import>(&item); imp && imp->resolved) imported.insert(imp->target);
-
     for (auto& f : p_.files) {
       bool hasUsers = false;
       for (auto& item : f.items)
         hasUsers |= std::holds_alternative<ast::Policy>(item) || std::holds_alternative<ast::TestDecl>(item);
       for (auto& item : f.items) {
         if (auto* c = std::get_if<ast::ConstDecl>(&item)) {
-          // A library of constants checked on its own has no users to judge by.
-          if (!c->used && (hasUsers || imported.count(f.id))) {
+          // Only constants next to the policies or tests that could use them are judged. A
+          // library of constants (a file of consts and imports, like common/regions.policy)
+          // offers them to any importer, present or future; an unused import is W0405.
+          if (!c->used && hasUsers) {
             d_.report(Code::W0404, c->name.span, "constant " + quote(c->name.text) + " is never used",
                       "remove it, or use it in a rule");
           }
