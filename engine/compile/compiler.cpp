@@ -253,6 +253,13 @@ class Compiler {
 
   // Compiles `e` leaving one value; converts an int result to decimal when `want` is decimal.
   void value(const Expr& e, const Type* want = nullptr) {
+    bundle::Constant c;
+    if (want != nullptr && isDec(*want) && e.type.kind == TypeKind::Int && e.kind != ExprKind::Set && constantOf(e, c)) {
+      // Fold the conversion: the constant is stored as a decimal.
+      Value dv = bundle::decimalValue(lit::Decimal::fromInt(c.scalar.a).units);
+      emit(Op::CONST, addConst(scalar(TypeKind::Decimal, dv.a, dv.b)));
+      return;
+    }
     expr(e);
     if (want != nullptr && isDec(*want) && e.type.kind == TypeKind::Int) emit(Op::I2D);
   }

@@ -45,6 +45,7 @@ std::vector<std::string> explainRule(const bundle::Bundle& b, const Trace& t, st
   for (const auto& e : t.events) {
     if (e.rule != rule) continue;
     const bundle::DebugEntry* dbg = debugAt(b, e.pc);
+    if (dbg == nullptr && !e.isLoad) continue;  // internal steps (match arms) have no source text
     std::string where = dbg ? dbg->text : "pc " + std::to_string(e.pc);
     std::string prod = e.product >= 0 ? " [product " + b.schema.enums[b.schema.productsEnum].values[e.product] + "]" : "";
     if (e.isLoad) {
