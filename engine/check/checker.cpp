@@ -42,6 +42,7 @@ bool assignable(const Type& from, const Type& to) {
 struct Scope {
   std::map<std::string, ast::ConstDecl*> consts;
   std::map<std::string, FileId> origin;
+  bool brokenImport = false;  // an import failed (E0207): unknown names may be its constants
 };
 
 struct Ctx {
@@ -135,7 +136,14 @@ class Checker {
     for (auto& [k, v] : builtins) cands.push_back(k);
     for (auto& en : s_.enums) cands.push_back(en.name);
     cands.push_back("set");
-    d_.report(Code::E0213, t.name.span, "unknown type " + quote(t.name.text), didYouMean(t.name.text, cands));
+    std::string hint = didYouMean(t.name.text, cands);
+    if (hint.empty()) {
+      std::vector<std::string> enums;
+      for (auto& en : s_.enums) enums.push_back(en.name);
+      hint = "the types are bool, int, decimal, string, country, region, ip, cidr, time, duration, set<T>";
+      hint += enums.empty() ? " and enums declared in the schema" : " and the enums " + join(enums);
+    }
+    d_.report(Code::E0213, t.name.span, "unknown type " + quote(t.name.text), hint);
     return Type{};
   }
 
@@ -275,6 +283,7 @@ class Checker {
           constFile_[c] = f.id;
           if (auto it = sc.consts.find(c->name.text); it != sc.consts.end()) {
             duplicate(c->name, "constant", it->second->name.span);
+            c->used = true;  // out of scope now; reported once, not also as unused (W0404)
             continue;
           }
           sc.consts.emplace(c->name.text, c);
@@ -288,6 +297,7 @@ class Checker {
       Scope& sc = scopes_[f.id];
       for (auto& item : f.items) {
         auto* imp = std::get_if<ast::Import>(&item);
+        if (imp != nullptr && !imp->resolved) sc.brokenImport = true;
         if (imp == nullptr || !imp->resolved || imp->target == f.id) continue;
         for (auto& [name, decl] : own[imp->target].consts) {
           auto it = sc.consts.find(name);
@@ -318,6 +328,7 @@ class Checker {
     Type declared;
     bool hasDeclared = c.declared.has_value();
     if (hasDeclared) declared = resolveType(*c.declared, true);
+    std::size_t errorsBefore = d_.errorCount();
     Type t = check(*c.value, hasDeclared && !declared.isError() ? &declared : nullptr, ctx);
     if (hasDeclared && !declared.isError() && !t.isError() && !assignable(t, declared)) {
       mismatch(c.value->span, declared, t);
@@ -326,7 +337,8 @@ class Checker {
       d_.report(Code::E0307, c.value->span, "cannot infer the element type of an empty set",
                 "declare it, e.g. `const NONE: set<country> = {}`");
     }
-    if (!t.isError()) foldReport(*c.value);
+    // Arithmetic inside the value reports its own overflow; report here only what it did not.
+    if (!t.isError() && d_.errorCount() == errorsBefore) foldReport(*c.value);
     if (hasDeclared && !declared.isError() && !t.isError()) c.value->type = declared;
     st = 2;
   }
@@ -348,7 +360,9 @@ class Checker {
     bool allHaveProducts = true;
     std::vector<int> acts;
     if (t.allActions) {
-      for (std::size_t i = 0; i < s_.actions.size(); ++i) acts.push_back(static_cast<int>(i));
+      // `all on PRODUCTS` means every action that has product classes (see cellsOf in lint.cpp).
+      for (std::size_t i = 0; i < s_.actions.size(); ++i)
+        if (!t.hasProducts || s_.actionHasProducts[i]) acts.push_back(static_cast<int>(i));
     }
     for (auto& a : t.actions) {
       int ai = s_.findAction(a.text);
@@ -647,8 +661,7 @@ class Checker {
     if (want.kind == TypeKind::Country) {
       if (!lit::isCountry(e.text)) {
         d_.report(Code::E0204, e.span, quote(e.text) + " is not an ISO 3166-1 alpha-2 country code",
-                  looksCountry ? "use an assigned two-letter code such as GB, US or DE"
-                               : "country codes are two capital letters, e.g. GB");
+                  looksCountry ? assignedCodeHint(e.text) : "country codes are two capital letters, e.g. GB");
         return set(e, Type{});
       }
       e.ref = ast::Ref::Country;
@@ -680,9 +693,10 @@ class Checker {
     }
     if (looksCountry) {
       d_.report(Code::E0204, e.span, quote(e.text) + " is not an ISO 3166-1 alpha-2 country code",
-                "use an assigned two-letter code such as GB, US or DE");
+                assignedCodeHint(e.text));
       return set(e, Type{});
     }
+    if (sc.brokenImport) return set(e, Type{});  // reported once, as the failed import
     std::vector<std::string> cands;
     for (auto& [k, v] : sc.consts) cands.push_back(k);
     for (auto& en : s_.enums)
@@ -693,8 +707,23 @@ class Checker {
     if (hint.empty() && (e.text == "subject" || e.text == "client" || e.text == "request" || e.text == "risk")) {
       hint = "attributes are written SECTION.NAME, e.g. `" + e.text + ".x`";
     }
+    if (hint.empty()) {
+      // Declared in a file this one does not import directly (constants are not re-exported).
+      for (auto& f : p_.files)
+        for (auto& item : f.items)
+          if (auto* c = std::get_if<ast::ConstDecl>(&item); c != nullptr && c->name.text == e.text && hint.empty())
+            hint = quote(e.text) + " is declared in " + p_.sources.file(f.id).path +
+                   "; import that file here (imports are not transitive)";
+    }
     d_.report(Code::E0202, e.span, "unknown name " + quote(e.text), hint);
     return set(e, Type{});
+  }
+
+  // The codes people reach for that ISO 3166-1 does not assign (the EU's own usage).
+  static std::string assignedCodeHint(const std::string& code) {
+    if (code == "UK") return "the United Kingdom is GB";
+    if (code == "EL") return "Greece is GR";
+    return "use an assigned two-letter code such as GB, US or DE";
   }
 
   static std::string join(const std::vector<std::string>& v) {

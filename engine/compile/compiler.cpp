@@ -505,8 +505,9 @@ class Compiler {
       for (auto& p : t->products) products |= 1ULL << s_.findProduct(p.text);
     }
     auto add = [&](std::size_t ai) { c[ai] = s_.actionHasProducts[ai] ? (all & products) : 1ULL; };
-    if (t->allActions)
-      for (std::size_t i = 0; i < c.size(); ++i) add(i);
+    if (t->allActions)  // with `on`, only the actions that have product classes
+      for (std::size_t i = 0; i < c.size(); ++i)
+        if (!t->hasProducts || s_.actionHasProducts[i]) add(i);
     for (auto& a : t->actions) add(static_cast<std::size_t>(s_.findAction(a.text)));
     return c;
   }

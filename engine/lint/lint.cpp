@@ -39,7 +39,10 @@ Cells cellsOf(const Schema& s, const std::optional<ast::Target>& t) {
   }
   auto addAction = [&](int ai) { c[ai] = s.actionHasProducts[ai] ? (all[ai] & products) : 1; };
   if (t->allActions) {
-    for (std::size_t i = 0; i < c.size(); ++i) addAction(static_cast<int>(i));
+    // With an `on` clause, `all` is every action that has product classes: `deny all on future`
+    // must not deny `withdraw`, which has no product to be a future.
+    for (std::size_t i = 0; i < c.size(); ++i)
+      if (!t->hasProducts || s.actionHasProducts[i]) addAction(static_cast<int>(i));
   }
   for (auto& a : t->actions) {
     int ai = s.findAction(a.text);

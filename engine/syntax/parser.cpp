@@ -86,7 +86,12 @@ class CollectingListener : public antlr4::BaseErrorListener {
   void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t, size_t,
                    const std::string& msg, std::exception_ptr e) override {
     ++count_;
-    if (count_ > cap_) {
+    // One report per line: after a mistake, recovery often trips over the rest of the same
+    // line ("unexpected `.`, expected `:`"), which only buries the real error.
+    std::size_t line = offending != nullptr ? offending->getLine() : 0;
+    if (reported_ > 0 && line == lastLine_) return;
+    lastLine_ = line;
+    if (++reported_ > cap_) {
       diags_.report(Code::E0105, tokenSpan(file_, offending),
                     "too many syntax errors in this file; stopping here");
       throw StopParsing{};
@@ -111,6 +116,7 @@ class CollectingListener : public antlr4::BaseErrorListener {
         } catch (...) {
         }
         hint = describeExpected(expected, parser->getVocabulary());
+        if (std::string common = commonMistake(*parser, offending); !common.empty()) hint = common;
       }
     }
     diags_.report(Code::E0101, tokenSpan(file_, offending), message, hint);
@@ -122,7 +128,59 @@ class CollectingListener : public antlr4::BaseErrorListener {
   Diagnostics& diags_;
   FileId file_;
   std::size_t cap_;
-  std::size_t count_ = 0;
+  std::size_t count_ = 0;     // every syntax error, reported or not
+  std::size_t reported_ = 0;  // those reported (the cap counts these)
+  std::size_t lastLine_ = 0;
+
+  // The keyword of the rule that `t` follows (PERMIT, LIMIT, ...), or 0 when `t` is not
+  // inside or right after a rule. Balanced braces (a match, a set) are skipped.
+  static std::size_t enclosingRule(antlr4::Parser& parser, const antlr4::Token* t) {
+    antlr4::TokenStream* tokens = parser.getTokenStream();
+    int depth = 0;
+    if (t->getTokenIndex() >= tokens->size()) return 0;  // a token the parser made up
+    for (std::size_t i = t->getTokenIndex(); i-- > 0;) {
+      const antlr4::Token* p = tokens->get(i);
+      if (p->getChannel() != antlr4::Token::DEFAULT_CHANNEL) continue;
+      switch (p->getType()) {
+        case PolicyLexer::RBRACE: ++depth; break;
+        case PolicyLexer::LBRACE:
+          if (depth-- == 0) return 0;
+          break;
+        case PolicyLexer::SEMI:
+          if (depth == 0) return 0;
+          break;
+        case PolicyLexer::PERMIT: case PolicyLexer::DENY: case PolicyLexer::LIMIT:
+        case PolicyLexer::REQUIRE: case PolicyLexer::CAP:
+          if (depth == 0) return p->getType();
+          break;
+        default: break;
+      }
+    }
+    return 0;
+  }
+
+  // Hints for slips people make coming from other languages or from the design sketch.
+  static std::string commonMistake(antlr4::Parser& parser, const antlr4::Token* t) {
+    if (t == nullptr) return {};
+    switch (t->getType()) {
+      case PolicyLexer::ASSIGN: return "compare with `==`";
+      case PolicyLexer::PIPE: return "write `or`";
+      case PolicyLexer::EQ: case PolicyLexer::NE: case PolicyLexer::LT:
+      case PolicyLexer::LE: case PolicyLexer::GT: case PolicyLexer::GE:
+        return "comparisons do not chain: write `a < b and b < c`";
+      case PolicyLexer::ON: {
+        std::size_t rule = enclosingRule(parser, t);
+        if (rule == PolicyLexer::LIMIT || rule == PolicyLexer::REQUIRE)
+          return "the target of a limit or obligation follows `for`, e.g. `for trade on cfd`";
+        if (rule == PolicyLexer::CAP) return "`cap ttl` applies to the whole token and takes no target";
+        return {};
+      }
+      case PolicyLexer::STRING:
+        if (enclosingRule(parser, t) != 0) return "a reason is written `because \"...\"`";
+        return {};
+      default: return {};
+    }
+  }
 };
 
 Span spanAtByte(const SourceFile& f, FileId id, std::size_t byte) {
@@ -151,10 +209,14 @@ bool prescan(antlr4::CommonTokenStream& tokens, FileId id, const ParseLimits& li
         ok = false;
         break;
       case PolicyLexer::ERROR_CHAR:
-        // One report per run of bad characters, not one per byte of binary garbage.
-        if (prevError == nullptr || prevError->getLine() != t->getLine() ||
-            prevError->getStopIndex() + 1 != t->getStartIndex()) {
-          diags.report(Code::E0108, tokenSpan(id, t), "unexpected character " + describeToken(t));
+        // One report per line of bad characters, not one per byte of binary garbage.
+        if (prevError == nullptr || prevError->getLine() != t->getLine()) {
+          std::string c = t->getText();
+          diags.report(Code::E0108, tokenSpan(id, t), "unexpected character " + describeToken(t),
+                       c == "&"   ? "write `and`"
+                       : c == "!" ? "write `not`, or `!=` to compare"
+                       : c == "'" ? "strings are written in double quotes: \"...\""
+                                  : "");
         }
         ok = false;
         break;
@@ -198,9 +260,11 @@ ast::File parseFile(const SourceSet& sources, FileId id, Diagnostics& diags, con
   out.id = id;
   const SourceFile& f = sources.file(id);
   if (f.text.size() > limits.maxFileBytes) {
+    // Callers may stop reading at the limit, so the text's size is not the file's: say only
+    // that it is too large.
     diags.report(Code::E0100, Span{id, 1, 1, 1},
-                 "file is " + std::to_string(f.text.size()) + " bytes; the limit is " +
-                     std::to_string(limits.maxFileBytes));
+                 "file is larger than the limit of " + std::to_string(limits.maxFileBytes) + " bytes",
+                 "split it into files that import each other");
     return out;
   }
   if (auto bad = syntax::firstInvalidUtf8(f.text); bad != std::string_view::npos) {

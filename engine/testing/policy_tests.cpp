@@ -57,8 +57,9 @@ std::vector<std::pair<std::size_t, std::size_t>> cellsOf(const Schema& s, const 
       for (auto& p : t.products) cells.emplace_back(a, static_cast<std::size_t>(s.findProduct(p.text)));
     }
   };
-  if (t.allActions) {
-    for (std::size_t a = 0; a < s.actions.size(); ++a) addAction(a);
+  if (t.allActions) {  // with `on`, only the actions that have product classes
+    for (std::size_t a = 0; a < s.actions.size(); ++a)
+      if (!t.hasProducts || s.actionHasProducts[a]) addAction(a);
   }
   for (auto& a : t.actions) addAction(static_cast<std::size_t>(s.findAction(a.text)));
   return cells;
