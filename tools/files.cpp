@@ -127,7 +127,11 @@ bool writeFileAtomic(const std::string& path, const std::string& text, std::stri
     }
   }
   std::error_code ec;
-  fs::permissions(tmp, fs::status(target, ec).permissions(), ec);
+  // Keep an existing file's permissions. A new file keeps the default (0666 less the umask): the
+  // status of a missing file has perms::unknown (0xFFFF), which would set 07777 -- setuid,
+  // setgid, sticky and world-writable.
+  fs::file_status st = fs::status(target, ec);
+  if (!ec && fs::exists(st)) fs::permissions(tmp, st.permissions(), ec);
   fs::rename(tmp, target, ec);
   if (ec) {
     error = "cannot replace " + path + ": " + ec.message();

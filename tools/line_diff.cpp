@@ -48,10 +48,10 @@ std::vector<std::pair<Op, std::size_t>> script(const std::vector<std::string>& a
         ops.emplace_back(Op::Keep, pre + i);
         ++i;
         ++j;
-      } else if (j < m && (i == n || L[i][j + 1] >= L[i + 1][j])) {
-        ops.emplace_back(Op::Add, pre + j++);
+      } else if (i < n && (j == m || L[i + 1][j] >= L[i][j + 1])) {
+        ops.emplace_back(Op::Del, pre + i++);  // on a tie, removed lines come first, as in diff(1)
       } else {
-        ops.emplace_back(Op::Del, pre + i++);
+        ops.emplace_back(Op::Add, pre + j++);
       }
     }
   }
