@@ -1,4 +1,5 @@
 // mandate eval (--bundle FILE | POLICIES...) --input FILE [--explain] [--format text|json]
+#include <ctime>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -56,6 +57,11 @@ int runEval(const EvalArgs& a) {
     std::cerr << "mandate eval: " << a.input << " is not valid JSON\n";
     return kExitProblems;
   }
+  if (input.is_object() && !input.contains("now")) {
+    // The VM has no clock; on the command line the current time is the natural default.
+    input["now"] = static_cast<std::int64_t>(std::time(nullptr));
+    std::cerr << "mandate eval: the input has no \"now\"; using the current time\n";
+  }
   vm::Frame frame;
   std::vector<std::string> errors;
   if (!vm::fillFrame(b->schema, input, frame, errors)) {
@@ -80,7 +86,7 @@ void addEvalCommand(CLI::App& app, int& result) {
   CLI::App* cmd = app.add_subcommand("eval", "Decide one token request's permissions");
   cmd->footer(
       "The input is JSON: {\"subject\":{...},\"client\":{...},\"request\":{...},\"risk\":{...},\"now\":\"2025-01-01T00:00:00Z\"}.\n"
-      "Every required schema attribute must be present. Exit status: 0 decided, 1 bad bundle/policies/input, 2 usage.");
+      "Every required schema attribute must be present; `now` defaults to the current time. Exit status: 0 decided, 1 bad bundle/policies/input, 2 usage.");
   cmd->add_option("paths", args->paths, "Policy files or directories (instead of --bundle)");
   cmd->add_option("--bundle", args->bundleFile, "A compiled bundle");
   cmd->add_option("--input", args->input, "Request JSON file, or - for stdin")->required();

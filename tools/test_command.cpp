@@ -54,7 +54,10 @@ int runTest(const TestArgs& a) {
       std::cout << "  " << r.id << "  (" << r.file << ":" << r.line << ")\n";
     }
     std::cout << "\ncoverage: " << (c.bundle->rules.size() - unexercised) << " of " << c.bundle->rules.size()
-              << " rules exercised\n";
+              << " rules exercised" << (unexercised > 0 ? "; failing because " + std::to_string(unexercised) +
+                                                              " rule" + (unexercised == 1 ? " is" : "s are") + " not exercised"
+                                                        : std::string())
+              << "\n";
     if (unexercised > 0) status = kExitProblems;
   }
   if (!a.junit.empty()) {

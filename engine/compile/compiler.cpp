@@ -62,6 +62,7 @@ class Compiler {
 
   bool run() {
     b_.schema = s_;
+    computeStablePaths();
     for (auto& f : p_.files)
       for (auto& item : f.items)
         if (auto* pol = std::get_if<ast::Policy>(&item)) compilePolicy(*pol, f.id);
@@ -77,6 +78,40 @@ class Compiler {
   int depth_ = 0, maxDepth_ = 0;
   std::map<std::string, std::uint32_t> scalarConsts_;
   std::map<const Expr*, std::uint32_t> setConsts_;
+  std::vector<std::string> stablePaths_;
+
+  // Source paths recorded in the bundle are relative to the parent of the files' common
+  // directory ("policies/uk/fca.policy"), so the content hash does not depend on where the
+  // build ran from.
+  void computeStablePaths() {
+    std::vector<std::string> common;
+    bool first = true;
+    for (const auto& key : p_.keys) {
+      std::vector<std::string> dirs;
+      std::size_t start = 0;
+      for (std::size_t i = 0; i <= key.size(); ++i) {
+        if (i == key.size() || key[i] == '/') {
+          dirs.push_back(key.substr(start, i - start));
+          start = i + 1;
+        }
+      }
+      dirs.pop_back();  // the file name
+      if (first) {
+        common = dirs;
+        first = false;
+      } else {
+        std::size_t n = 0;
+        while (n < common.size() && n < dirs.size() && common[n] == dirs[n]) ++n;
+        common.resize(n);
+      }
+    }
+    if (!common.empty()) common.pop_back();  // keep the common directory's own name
+    std::string prefix;
+    for (const auto& d : common) prefix += d + "/";
+    for (const auto& key : p_.keys) {
+      stablePaths_.push_back(key.compare(0, prefix.size(), prefix) == 0 ? key.substr(prefix.size()) : key);
+    }
+  }
 
   void fail(Span at, const std::string& msg) {
     d_.report(Code::E0302, at, "cannot compile: " + msg);
@@ -533,7 +568,7 @@ class Compiler {
       out.title = pol.title ? pol.title->text : "";
       out.reason = r.because ? r.because->text : "";
       out.cite = cite;
-      out.file = p_.sources.file(file).path;
+      out.file = stablePaths_[file];
       out.line = r.span.line;
       out.col = r.span.col;
       out.len = r.span.len;

@@ -186,8 +186,8 @@ TestRun runTests(const Program& program, const bundle::Bundle& b) {
             }
             if (n == "ttl") {
               if (d.ttlCapMs < 0 || !compare(e.op, d.ttlCapMs < want.a ? -1 : d.ttlCapMs > want.a ? 1 : 0)) {
-                r.failures.push_back(where + "expected ttl " + ast::spelling(e.op) + " " + std::to_string(want.a / 1000) + "s, got " +
-                                     (d.ttlCapMs < 0 ? std::string("no cap") : std::to_string(d.ttlCapMs / 1000) + "s"));
+                r.failures.push_back(where + "expected ttl " + ast::spelling(e.op) + " " + lit::formatDuration(want.a) + ", got " +
+                                     (d.ttlCapMs < 0 ? std::string("no cap") : lit::formatDuration(d.ttlCapMs)));
               }
               break;
             }
@@ -198,9 +198,9 @@ TestRun runTests(const Program& program, const bundle::Bundle& b) {
               bool none = n == "auth_age" && got < 0;
               if (none || !compare(e.op, got < want.a ? -1 : got > want.a ? 1 : 0)) {
                 r.failures.push_back(where + "expected " + n + " " + ast::spelling(e.op) + " " +
-                                     (n == "aal" ? std::to_string(want.a) : std::to_string(want.a / 1000) + "s") + " on " +
+                                     (n == "aal" ? std::to_string(want.a) : lit::formatDuration(want.a)) + " on " +
                                      cellName(s, c) + ", got " +
-                                     (none ? std::string("none") : n == "aal" ? std::to_string(got) : std::to_string(got / 1000) + "s"));
+                                     (none ? std::string("none") : n == "aal" ? std::to_string(got) : lit::formatDuration(got)));
               }
             }
             break;

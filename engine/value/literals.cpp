@@ -301,9 +301,21 @@ bool parseCidr(std::string_view text, std::string& why) {
   if (!parseIp(text.substr(0, slash), why)) return false;
   std::string_view p = text.substr(slash + 1);
   if (p.empty() || p.size() > 3 || !std::all_of(p.begin(), p.end(), isDigit) ||
-      num(p, 0, p.size()) > 128) {
+      (p.size() > 1 && p[0] == '0') || num(p, 0, p.size()) > 128) {
     why = "an IPv6 prefix length is 0-128";
     return false;
+  }
+  // As for IPv4 blocks: no host bits below the prefix length.
+  unsigned char addr[16];
+  std::string a(text.substr(0, slash));
+  int prefix = num(p, 0, p.size());
+  if (inet_pton(AF_INET6, a.c_str(), addr) == 1) {
+    for (int bit = prefix; bit < 128; ++bit) {
+      if (addr[bit / 8] & (0x80 >> (bit % 8))) {
+        why = "host bits are set below the prefix length";
+        return false;
+      }
+    }
   }
   return true;
 }
@@ -322,6 +334,13 @@ bool isRegion(std::string_view code, std::string& why) {
   if (!isCountry(code.substr(0, 2))) {
     why = "`" + std::string(code.substr(0, 2)) + "` is not an ISO 3166-1 country code";
     return false;
+  }
+  // Values also arrive from requests, not only from the lexer: check the subdivision part too.
+  for (char c : code.substr(3)) {
+    if (!isDigit(c) && !(c >= 'A' && c <= 'Z')) {
+      why = "ISO 3166-2 codes are a country code, `-`, and 1 to 3 letters or digits";
+      return false;
+    }
   }
   return true;
 }
@@ -349,6 +368,22 @@ std::string toString(const Decimal& d) {
   }
   while (!f.empty() && f.back() == '0') f.pop_back();
   return (neg ? "-" : "") + w + (f.empty() ? "" : "." + f);
+}
+
+std::string formatDuration(std::int64_t ms) {
+  if (ms == 0) return "0s";
+  std::string out = ms < 0 ? "-" : "";
+  // Magnitude as unsigned so that the most negative value does not overflow.
+  std::uint64_t rest = ms < 0 ? 0 - static_cast<std::uint64_t>(ms) : static_cast<std::uint64_t>(ms);
+  static const std::pair<std::uint64_t, const char*> units[] = {
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}, {1, "ms"}};
+  for (auto [size, name] : units) {
+    if (rest >= size) {
+      out += std::to_string(rest / size) + name;
+      rest %= size;
+    }
+  }
+  return out;
 }
 
 }  // namespace mandate::lit

@@ -31,5 +31,7 @@ bool isRegion(std::string_view code, std::string& why);  // ISO 3166-2 shape: co
 const char* const* countryCodes(std::size_t& count);
 
 std::string toString(const Decimal& d);
+// Milliseconds in the language's own notation: 15m, 1h30m, 500ms, 0s.
+std::string formatDuration(std::int64_t ms);
 
 }  // namespace mandate::lit

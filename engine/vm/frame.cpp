@@ -251,7 +251,7 @@ std::string formatValue(const Schema& schema, const Type& t, const Value& v) {
       return t.enumId >= 0 && v.a >= 0 && v.a < static_cast<std::int64_t>(schema.enums[t.enumId].values.size())
                  ? schema.enums[t.enumId].values[v.a]
                  : std::to_string(v.a);
-    case TypeKind::Duration: return std::to_string(v.a) + "ms";
+    case TypeKind::Duration: return lit::formatDuration(v.a);
     case TypeKind::Time: {
       std::int64_t secs = v.a / 1000;
       std::int64_t days = secs / 86400, rem = secs % 86400;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "value/literals.h"
+
 namespace mandate::vm {
 namespace {
 
@@ -136,7 +138,7 @@ std::string decisionText(const bundle::Bundle& b, const Decision& d, const Trace
         if (!v.empty()) cell += "  " + b.schema.limits[l].name + "=" + v;
       }
       if (d.aal[a * 64 + p] > 0) cell += "  aal>=" + std::to_string(d.aal[a * 64 + p]);
-      if (d.authAgeMs[a * 64 + p] >= 0) cell += "  auth_age<=" + std::to_string(d.authAgeMs[a * 64 + p] / 1000) + "s";
+      if (d.authAgeMs[a * 64 + p] >= 0) cell += "  auth_age<=" + lit::formatDuration(d.authAgeMs[a * 64 + p]);
       out += cell + "\n";
     }
   }
@@ -153,7 +155,7 @@ std::string decisionText(const bundle::Bundle& b, const Decision& d, const Trace
     }
   }
   if (!any) out += "  (nothing denied by a rule; anything not permitted is denied by default)\n";
-  if (d.ttlCapMs >= 0) out += "token lifetime capped at " + std::to_string(d.ttlCapMs / 1000) + "s\n";
+  if (d.ttlCapMs >= 0) out += "token lifetime capped at " + lit::formatDuration(d.ttlCapMs) + "\n";
   for (std::uint32_t i = 0; i < d.errorCount; ++i) {
     const RuleError& e = d.errors[i];
     out += "error in " + b.rules[e.rule].id + ": " + describe(e.error);
