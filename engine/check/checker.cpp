@@ -328,7 +328,6 @@ class Checker {
     Type declared;
     bool hasDeclared = c.declared.has_value();
     if (hasDeclared) declared = resolveType(*c.declared, true);
-    std::size_t errorsBefore = d_.errorCount();
     Type t = check(*c.value, hasDeclared && !declared.isError() ? &declared : nullptr, ctx);
     if (hasDeclared && !declared.isError() && !t.isError() && !assignable(t, declared)) {
       mismatch(c.value->span, declared, t);
@@ -337,20 +336,10 @@ class Checker {
       d_.report(Code::E0307, c.value->span, "cannot infer the element type of an empty set",
                 "declare it, e.g. `const NONE: set<country> = {}`");
     }
-    // Arithmetic inside the value reports its own overflow; report here only what it did not.
-    if (!t.isError() && d_.errorCount() == errorsBefore) foldReport(*c.value);
+    // Overflow is reported by the arithmetic node that causes it (foldReportIfConstant), not
+    // again here: a value that merely uses a broken constant is not a second error.
     if (hasDeclared && !declared.isError() && !t.isError()) c.value->type = declared;
     st = 2;
-  }
-
-  void foldReport(const Expr& e) {
-    check::FoldError err = check::FoldError::None;
-    check::fold(e, err);
-    if (err == check::FoldError::Overflow) {
-      d_.report(Code::E0309, e.span, "constant arithmetic overflows");
-    } else if (err == check::FoldError::DivideByZero) {
-      d_.report(Code::E0309, e.span, "division by zero in a constant");
-    }
   }
 
   // ---- policies ----------------------------------------------------------
@@ -838,17 +827,11 @@ class Checker {
           mismatch(pat.span, subj, pt);
           continue;
         }
+        // Arms are compared by value: `1_000` and `1000` are the same arm.
         std::string key = pat.value->text;
-        if (pat.value->kind == ExprKind::Int) {
-          std::string digits = key;
-          bool neg = !digits.empty() && digits[0] == '-';
-          if (neg) digits.erase(0, 1);
-          std::int64_t v = 0;
-          std::string why;
-          lit::parseInt(digits, v, why);
-          key = std::to_string(neg ? -v : v);
-        }
-        if (!seen.insert(key).second) d_.report(Code::E0304, pat.span, "match arm " + quote(pat.value->text) + " is repeated");
+        check::FoldError ferr = check::FoldError::None;
+        if (auto v = check::fold(*pat.value, ferr); v && v->kind == TypeKind::Int) key = std::to_string(v->i);
+        if (!seen.insert(key).second) d_.report(Code::E0304, pat.span, "match arm " + quote(key) + " is repeated");
       }
       Type rt = check(*arm.result, haveResult ? &result : nullptr, ctx);
       if (rt.isError()) continue;
@@ -885,7 +868,9 @@ class Checker {
       d_.report(Code::E0302, e.span, "cannot negate " + quote(s_.typeName(t)));
       return set(e, Type{});
     }
-    return set(e, t);
+    set(e, t);
+    foldReportIfConstant(e);  // -(the smallest int) overflows
+    return t;
   }
 
   Type checkBinary(Expr& e, const Type* expected, Ctx& ctx) {

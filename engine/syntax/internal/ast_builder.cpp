@@ -511,12 +511,20 @@ class Builder {
           if (pat->UNDERSCORE() != nullptr) {
             p.isDefault = true;
           } else if (pat->INT() != nullptr) {
-            p.value = make(ast::ExprKind::Int, p.span);
-            p.value->text = pat->getText();
+            Span digitsSpan = span(pat->INT()->getSymbol());
+            auto number = make(ast::ExprKind::Int, digitsSpan);
+            number->text = pat->INT()->getText();
             std::int64_t v;
             std::string why;
-            std::string digits = pat->INT()->getText();
-            if (!lit::parseInt(digits, v, why)) diags_.report(Code::E0107, p.span, "invalid literal: " + why);
+            if (!lit::parseInt(number->text, v, why)) diags_.report(Code::E0107, digitsSpan, "invalid literal: " + why);
+            if (pat->MINUS() != nullptr) {
+              // `-1 =>`: the same tree as the expression `-1`, so folding and compiling treat it alike.
+              p.value = make(ast::ExprKind::Unary, p.span);
+              p.value->unop = ast::UnOp::Neg;
+              p.value->kids.push_back(std::move(number));
+            } else {
+              p.value = std::move(number);
+            }
           } else if (pat->literal() != nullptr) {
             p.value = literal(pat->literal());
           } else {
