@@ -1,7 +1,9 @@
 #include "vm/vm.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#include <type_traits>
 
 namespace mandate::vm {
 namespace {
@@ -16,6 +18,7 @@ struct RunResult {
   EvalError error = EvalError::None;
   std::uint32_t slot = 0;
   Value value;
+  bool usedProduct = false;  // PRODUCT was executed: the result may differ between products
 };
 
 bool strEq(const Value& x, const Value& y) {
@@ -48,9 +51,20 @@ bool decDiv(__int128 x, __int128 y, __int128& out) {
 }
 
 bool inSet(const bundle::SetData& set, const Value& x) {
-  return std::binary_search(set.items.begin(), set.items.end(), x, [&](const Value& p, const Value& q) {
-    return bundle::compareElements(set.elem, p, q) < 0;
-  });
+  switch (set.elem) {
+    case TypeKind::String:
+    case TypeKind::Region:
+    case TypeKind::Decimal:
+    case TypeKind::Ip:
+      return std::binary_search(set.items.begin(), set.items.end(), x, [&](const Value& p, const Value& q) {
+        return bundle::compareElements(set.elem, p, q) < 0;
+      });
+    default:
+      // Every other element type is ordered by `a` alone (compareElements' default case):
+      // compare inline instead of calling out for each probe.
+      return std::binary_search(set.items.begin(), set.items.end(), x,
+                                [](const Value& p, const Value& q) { return p.a < q.a; });
+  }
 }
 
 bool inCidrs(const bundle::SetData& set, const Value& ip) {
@@ -65,7 +79,13 @@ bool inCidrs(const bundle::SetData& set, const Value& ip) {
 // The one dispatch function: a switch in a loop with a single error exit.
 RunResult run(const bundle::Bundle& b, const Frame& in, std::uint32_t pc, std::int64_t product, std::uint64_t& count,
               Trace* trace, std::uint32_t rule, std::int32_t traceProduct) {
-  Value stack[kMaxStack];
+  // Left uninitialized: every slot is written before it is read (the loader verifies stack
+  // use), and zero-filling kMaxStack values on every call cost more than running a small rule.
+  union Stack {
+    Stack() {}
+    Value v[kMaxStack];
+  } storage;
+  Value* stack = storage.v;
   std::size_t sp = 0;
   const bc::Instr* code = b.code.data();
   const Value* K = b.constValues.data();
@@ -89,7 +109,10 @@ RunResult run(const bundle::Bundle& b, const Frame& in, std::uint32_t pc, std::i
         stack[sp++] = Value{in.present[ins.a] ? 1 : 0, 0};
         if (trace) trace->events.push_back({rule, traceProduct, pc - 1, stack[sp - 1], false});
         break;
-      case Op::PRODUCT: stack[sp++] = Value{product, 0}; break;
+      case Op::PRODUCT:
+        stack[sp++] = Value{product, 0};
+        r.usedProduct = true;
+        break;
       case Op::NOW:
         if (!in.hasNow) {
           r.error = EvalError::NoNow;
@@ -248,7 +271,11 @@ void Decision::reset(const bundle::Bundle& b) {
   permitted.assign(actions, 0);
   denied.assign(actions, 0);
   denyRule.assign(actions * 64, -1);
-  limit.assign(b.schema.limits.size() * actions * 64, Value{});
+  // Value{} is all-zero bytes; memset instead of assign(n, Value{}), which compiled to a
+  // 16-byte store loop over limits x actions x 64 cells (most of the cost of a small decision).
+  static_assert(std::is_trivially_copyable_v<Value>);
+  limit.resize(b.schema.limits.size() * actions * 64);
+  if (!limit.empty()) std::memset(static_cast<void*>(limit.data()), 0, limit.size() * sizeof(Value));
   limitRule.assign(b.schema.limits.size() * actions * 64, -1);
   aal.assign(actions * 64, 0);
   authAgeMs.assign(actions * 64, -1);
@@ -268,6 +295,15 @@ void evaluate(const bundle::Bundle& b, const Frame& in, Decision& d, Trace* trac
     std::uint64_t productsTouched = 0;
     for (std::size_t a = 0; a < actions; ++a) productsTouched |= rule.target[a];
     std::size_t passes = rule.productDependent ? products : 1;
+    // A product-dependent rule runs once per product class, but when a run never reached
+    // PRODUCT (e.g. `subject.residence == GB and product in CFDS` for a non-GB subject) every
+    // other product would take the same path to the same result: reuse it, and its
+    // instruction count, instead of running again. Not while tracing (events name the product).
+    bool reuse = false;
+    bool cachedApplies = false;
+    RunResult cachedRes;
+    Value cachedV;
+    std::uint64_t cachedInstructions = 0;
     for (std::size_t p = 0; p < passes; ++p) {
       // The cells this pass decides: all target cells, or the cells of product p.
       std::uint64_t cellMask = rule.productDependent ? (1ULL << p) : ~0ULL;
@@ -275,14 +311,32 @@ void evaluate(const bundle::Bundle& b, const Frame& in, Decision& d, Trace* trac
       std::int32_t tp = rule.productDependent ? static_cast<std::int32_t>(p) : -1;
       bool applies = true;
       RunResult res;
-      if (rule.condLen > 0) {
-        res = run(b, in, rule.condStart, static_cast<std::int64_t>(p), d.instructions, trace, ri, tp);
-        applies = res.error == EvalError::None && res.value.a != 0;
-      }
       Value v;
-      if (res.error == EvalError::None && applies && rule.valueLen > 0) {
-        res = run(b, in, rule.valueStart, static_cast<std::int64_t>(p), d.instructions, trace, ri, tp);
-        v = res.value;
+      if (reuse) {
+        res = cachedRes;
+        applies = cachedApplies;
+        v = cachedV;
+        d.instructions += cachedInstructions;
+      } else {
+        const std::uint64_t before = d.instructions;
+        bool usedProduct = false;
+        if (rule.condLen > 0) {
+          res = run(b, in, rule.condStart, static_cast<std::int64_t>(p), d.instructions, trace, ri, tp);
+          applies = res.error == EvalError::None && res.value.a != 0;
+          usedProduct = res.usedProduct;
+        }
+        if (res.error == EvalError::None && applies && rule.valueLen > 0) {
+          res = run(b, in, rule.valueStart, static_cast<std::int64_t>(p), d.instructions, trace, ri, tp);
+          v = res.value;
+          usedProduct = usedProduct || res.usedProduct;
+        }
+        if (rule.productDependent && trace == nullptr && !usedProduct) {
+          reuse = true;
+          cachedRes = res;
+          cachedApplies = applies;
+          cachedV = v;
+          cachedInstructions = d.instructions - before;
+        }
       }
       if (res.error != EvalError::None) {
         recordError(d, ri, res);
@@ -294,8 +348,7 @@ void evaluate(const bundle::Bundle& b, const Frame& in, Decision& d, Trace* trac
           if (rule.productDependent && !b.schema.actionHasProducts[a] && p != 0) m = 0;
           std::uint64_t fresh = m & ~d.denied[a];
           d.denied[a] |= m;
-          for (std::size_t q = 0; fresh != 0 && q < 64; ++q)
-            if ((fresh >> q) & 1) d.denyRule[a * 64 + q] = static_cast<std::int32_t>(ri);
+          for (; fresh != 0; fresh &= fresh - 1) d.denyRule[a * 64 + std::countr_zero(fresh)] = static_cast<std::int32_t>(ri);
         }
         continue;
       }
@@ -310,15 +363,14 @@ void evaluate(const bundle::Bundle& b, const Frame& in, Decision& d, Trace* trac
           case bundle::RuleKind::Deny: {
             std::uint64_t fresh = m & ~d.denied[a];
             d.denied[a] |= m;
-            for (std::size_t q = 0; fresh != 0 && q < 64; ++q)
-              if ((fresh >> q) & 1) d.denyRule[a * 64 + q] = static_cast<std::int32_t>(ri);
+            for (; fresh != 0; fresh &= fresh - 1) d.denyRule[a * 64 + std::countr_zero(fresh)] = static_cast<std::int32_t>(ri);
             break;
           }
           case bundle::RuleKind::Limit: {
             TypeKind lt = b.schema.limits[rule.limit].type.kind;
             std::size_t base = static_cast<std::size_t>(rule.limit) * actions * 64 + a * 64;
-            for (std::size_t q = 0; q < 64; ++q) {
-              if (!((m >> q) & 1)) continue;
+            for (std::uint64_t bits = m; bits != 0; bits &= bits - 1) {
+              std::size_t q = static_cast<std::size_t>(std::countr_zero(bits));
               if (d.limitRule[base + q] < 0 || compareLimit(lt, v, d.limit[base + q]) < 0) {
                 d.limit[base + q] = v;
                 d.limitRule[base + q] = static_cast<std::int32_t>(ri);
@@ -327,12 +379,16 @@ void evaluate(const bundle::Bundle& b, const Frame& in, Decision& d, Trace* trac
             break;
           }
           case bundle::RuleKind::RequireAal:
-            for (std::size_t q = 0; q < 64; ++q)
-              if (((m >> q) & 1) && v.a > d.aal[a * 64 + q]) d.aal[a * 64 + q] = v.a;
+            for (std::uint64_t bits = m; bits != 0; bits &= bits - 1) {
+              std::size_t q = static_cast<std::size_t>(std::countr_zero(bits));
+              if (v.a > d.aal[a * 64 + q]) d.aal[a * 64 + q] = v.a;
+            }
             break;
           case bundle::RuleKind::RequireAuthAge:
-            for (std::size_t q = 0; q < 64; ++q)
-              if (((m >> q) & 1) && (d.authAgeMs[a * 64 + q] < 0 || v.a < d.authAgeMs[a * 64 + q])) d.authAgeMs[a * 64 + q] = v.a;
+            for (std::uint64_t bits = m; bits != 0; bits &= bits - 1) {
+              std::size_t q = static_cast<std::size_t>(std::countr_zero(bits));
+              if (d.authAgeMs[a * 64 + q] < 0 || v.a < d.authAgeMs[a * 64 + q]) d.authAgeMs[a * 64 + q] = v.a;
+            }
             break;
           case bundle::RuleKind::CapTtl:
             if (d.ttlCapMs < 0 || v.a < d.ttlCapMs) d.ttlCapMs = std::max<std::int64_t>(0, v.a);

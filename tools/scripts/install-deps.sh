@@ -4,7 +4,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   antlr4 libantlr4-runtime-dev default-jre-headless
-  nlohmann-json3-dev libcli11-dev libfmt-dev doctest-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev doctest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
 )
 missing=()
