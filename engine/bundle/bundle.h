@@ -61,6 +61,12 @@ struct Rule {
   std::uint32_t line = 0, col = 0, len = 0;
   std::vector<std::uint64_t> target;  // per action: product mask (bit 0 for actions without products)
   std::int32_t limit = -1;            // Limit: index into schema.limits
+  // A product-dependent rule's condition is split so that per product class only the part that
+  // reads `product` runs: `pre` (its leading conjuncts that do not read `product`, run once),
+  // `productFilter` (the classes a leading `product in K` / `product == X` test admits), then
+  // `cond` (the rest, run per admitted class). Other rules have only `cond`.
+  std::uint32_t preStart = 0, preLen = 0;       // preLen 0: no product-independent prefix
+  std::uint64_t productFilter = ~0ULL;
   std::uint32_t condStart = 0, condLen = 0;    // condLen 0: always applies
   std::uint32_t valueStart = 0, valueLen = 0;  // Limit / Require / CapTtl value
   bool productDependent = false;               // code reads `product`: evaluated once per product class

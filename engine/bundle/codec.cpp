@@ -320,6 +320,9 @@ void writeRules(Writer& w, const std::vector<Rule>& rules) {
     w.u32(static_cast<std::uint32_t>(r.target.size()));
     for (auto m : r.target) w.u64(m);
     w.u32(static_cast<std::uint32_t>(r.limit));
+    w.u32(r.preStart);
+    w.u32(r.preLen);
+    w.u64(r.productFilter);
     w.u32(r.condStart);
     w.u32(r.condLen);
     w.u32(r.valueStart);
@@ -347,6 +350,9 @@ bool readRules(Reader& r, std::vector<Rule>& rules) {
     std::uint32_t na = r.count(8, 64, "rule target action");
     for (std::uint32_t i = 0; i < na && r.ok(); ++i) x.target.push_back(r.u64());
     x.limit = static_cast<std::int32_t>(r.u32());
+    x.preStart = r.u32();
+    x.preLen = r.u32();
+    x.productFilter = r.u64();
     x.condStart = r.u32();
     x.condLen = r.u32();
     x.valueStart = r.u32();
@@ -533,9 +539,13 @@ bool verify(const Bundle& b, std::string& err) {
     }
     if (r.kind == RuleKind::Limit && (r.limit < 0 || r.limit >= static_cast<std::int32_t>(s.limits.size())))
       return (err = where + "limit index out of range", false);
+    if (r.kind != RuleKind::Limit && r.limit != -1) return (err = where + "a limit index on a rule that is not a limit", false);
     bool needsValue = r.kind == RuleKind::Limit || r.kind == RuleKind::RequireAal || r.kind == RuleKind::RequireAuthAge ||
                       r.kind == RuleKind::CapTtl;
     if (needsValue != (r.valueLen > 0)) return (err = where + "value code missing or unexpected", false);
+    if (r.preLen > 0 && !verifyRange(b, r.preStart, r.preLen, maxStack, err)) return (err = where + err, false);
+    if ((r.preLen > 0 || r.productFilter != ~0ULL) && !r.productDependent)
+      return (err = where + "a condition prefix or product filter on a rule that does not read `product`", false);
     if (r.condLen > 0 && !verifyRange(b, r.condStart, r.condLen, maxStack, err)) return (err = where + err, false);
     if (r.valueLen > 0 && !verifyRange(b, r.valueStart, r.valueLen, maxStack, err)) return (err = where + err, false);
     if (r.productDependent && s.productsEnum < 0) return (err = where + "reads `product` but there are no product classes", false);

@@ -123,8 +123,17 @@ std::string disassemble(const bundle::Bundle& b) {
     }
     if (r.limit >= 0) out += "\n  limit: " + b.schema.limits[r.limit].name;
     out += "\n";
+    if (r.productFilter != ~0ULL) {
+      char buf[24];
+      std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(r.productFilter));
+      out += "  product classes admitted: 0x" + std::string(buf) + "\n";
+    }
+    if (r.preLen > 0) {
+      out += " when (once, before the product classes):\n";
+      listing(r.preStart, r.preLen);
+    }
     if (r.condLen > 0) {
-      out += " when:\n";
+      out += r.productDependent ? " when (per product class):\n" : " when:\n";
       listing(r.condStart, r.condLen);
     }
     if (r.valueLen > 0) {

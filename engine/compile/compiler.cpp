@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include "check/internal/fold.h"
 #include "value/literals.h"
@@ -212,7 +213,14 @@ class Compiler {
     if (!v) return false;
     switch (v->kind) {
       case TypeKind::Bool: out = scalar(TypeKind::Bool, v->b ? 1 : 0); return true;
-      case TypeKind::Int: out = scalar(TypeKind::Int, v->i); return true;
+      case TypeKind::Int:
+        if (t == TypeKind::Decimal) {  // an int where a decimal is declared: `const CAP: decimal = 5`
+          Value dv = bundle::decimalValue(lit::Decimal::fromInt(v->i).units);
+          out = scalar(TypeKind::Decimal, dv.a, dv.b);
+          return true;
+        }
+        out = scalar(TypeKind::Int, v->i);
+        return true;
       case TypeKind::Duration: out = scalar(TypeKind::Duration, v->i); return true;
       case TypeKind::Time:
         if (v->i > INT64_MAX / 1000 || v->i < INT64_MIN / 1000) return false;
@@ -223,7 +231,7 @@ class Compiler {
         out = scalar(TypeKind::Decimal, dv.a, dv.b);
         return true;
       }
-      default: (void)t; return false;
+      default: return false;
     }
   }
 
@@ -557,6 +565,91 @@ class Compiler {
     return {start, static_cast<std::uint32_t>(b_.code.size()) - start};
   }
 
+  static void conjuncts(const Expr& e, std::vector<const Expr*>& out) {
+    if (e.kind == ExprKind::Paren) return conjuncts(*e.kids[0], out);
+    if (e.kind == ExprKind::Binary && e.binop == ast::BinOp::And) {
+      conjuncts(*e.kids[0], out);
+      conjuncts(*e.kids[1], out);
+      return;
+    }
+    out.push_back(&e);
+  }
+
+  static const Expr* unparen(const Expr* e) {
+    while (e->kind == ExprKind::Paren) e = e->kids[0].get();
+    return e;
+  }
+
+  // `product in K`, `product not in K`, `product == X`, `product != X` with constant K / X:
+  // the product classes for which it holds.
+  bool productTest(const Expr& e, std::uint64_t& mask) {
+    const Expr* x = unparen(&e);
+    if (x->kind != ExprKind::Binary) return false;
+    const Expr* l = unparen(x->kids[0].get());
+    const Expr* r = unparen(x->kids[1].get());
+    auto op = x->binop;
+    if ((op == ast::BinOp::Eq || op == ast::BinOp::Ne) && r->kind == ExprKind::Product) std::swap(l, r);
+    if (l->kind != ExprKind::Product) return false;
+    std::size_t n = s_.productCount();
+    std::uint64_t all = n >= 64 ? ~0ULL : ((1ULL << n) - 1);
+    if (op == ast::BinOp::In || op == ast::BinOp::NotIn) {
+      std::uint32_t idx;
+      if (r->kind == ExprKind::Set && r->kids.empty()) {
+        mask = op == ast::BinOp::In ? 0 : all;
+        return true;
+      }
+      if (!setConstant(*r, idx) || b_.constants[idx].kind != bundle::ConstKind::EnumMask) return false;
+      auto m = static_cast<std::uint64_t>(b_.constants[idx].scalar.a) & all;
+      mask = op == ast::BinOp::In ? m : (all & ~m);
+      return true;
+    }
+    if (op == ast::BinOp::Eq || op == ast::BinOp::Ne) {
+      bundle::Constant c;
+      if (r->kind == ExprKind::Set || !constantOf(*r, c) || c.type != TypeKind::Enum) return false;
+      std::uint64_t m = 1ULL << c.scalar.a;
+      mask = op == ast::BinOp::Eq ? m : (all & ~m);
+      return true;
+    }
+    return false;
+  }
+
+  // Compiles `c[0] and c[1] and ...` into one code range ending in RET.
+  std::pair<std::uint32_t, std::uint32_t> conjunction(const std::vector<const Expr*>& c) {
+    auto start = static_cast<std::uint32_t>(b_.code.size());
+    depth_ = 0;
+    std::vector<std::uint32_t> jumps;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      if (i > 0) {
+        jumps.push_back(emit(Op::ANDJ));
+        depth_ -= 1;  // the next operand replaces the popped one
+      }
+      expr(*c[i]);
+    }
+    for (auto j : jumps) patch(j);
+    emit(Op::RET);
+    if (depth_ != 0) fail(c.front()->span, "internal error: unbalanced stack");
+    return {start, static_cast<std::uint32_t>(b_.code.size()) - start};
+  }
+
+  // The condition of a product-dependent rule as prefix / filter / per-product rest, so the
+  // product-independent part runs once and excluded classes are never visited. Exact: the
+  // prefix is evaluated first either way, and a constant product test cannot fail.
+  void splitCondition(const Expr& when, bundle::Rule& out) {
+    std::vector<const Expr*> all;
+    conjuncts(when, all);
+    std::size_t k = 0;
+    while (k < all.size() && !mentionsProduct(all[k])) ++k;
+    std::vector<const Expr*> prefix(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k));
+    std::uint64_t mask;
+    if (k < all.size() && productTest(*all[k], mask)) {
+      out.productFilter = mask;
+      ++k;
+    }
+    std::vector<const Expr*> rest(all.begin() + static_cast<std::ptrdiff_t>(k), all.end());
+    if (!prefix.empty()) std::tie(out.preStart, out.preLen) = conjunction(prefix);
+    if (!rest.empty()) std::tie(out.condStart, out.condLen) = conjunction(rest);
+  }
+
   void compilePolicy(const ast::Policy& pol, FileId file) {
     std::string cite;
     for (auto& m : pol.meta)
@@ -582,7 +675,10 @@ class Compiler {
           break;
         case ast::RuleKind::CapTtl: out.kind = bundle::RuleKind::CapTtl; break;
       }
-      if (r.when) {
+      out.productDependent = mentionsProduct(r.when.get()) || mentionsProduct(r.value.get());
+      if (r.when && out.productDependent) {
+        splitCondition(*r.when, out);
+      } else if (r.when) {
         auto [st, len] = range(*r.when, nullptr);
         out.condStart = st;
         out.condLen = len;
@@ -597,9 +693,9 @@ class Compiler {
         out.valueStart = st;
         out.valueLen = len;
       }
-      out.productDependent = mentionsProduct(r.when.get()) || mentionsProduct(r.value.get());
       std::uint64_t perRun = out.condLen + out.valueLen;
-      b_.worstCaseInstructions += perRun * (out.productDependent ? std::max<std::size_t>(1, s_.productCount()) : 1);
+      b_.worstCaseInstructions +=
+          out.preLen + perRun * (out.productDependent ? std::max<std::size_t>(1, s_.productCount()) : 1);
       b_.rules.push_back(std::move(out));
     }
     b_.maxStack = static_cast<std::uint32_t>(std::max<int>(static_cast<int>(b_.maxStack), maxDepth_));

@@ -294,6 +294,25 @@ void evaluate(const bundle::Bundle& b, const Frame& in, Decision& d, Trace* trac
     const bundle::Rule& rule = b.rules[ri];
     std::uint64_t productsTouched = 0;
     for (std::size_t a = 0; a < actions; ++a) productsTouched |= rule.target[a];
+    if (rule.productDependent) {
+      productsTouched &= rule.productFilter;
+      // The conjuncts that do not read `product` run once for every class.
+      if (rule.preLen > 0) {
+        RunResult pre = run(b, in, rule.preStart, 0, d.instructions, trace, ri, -1);
+        if (pre.error != EvalError::None) {
+          recordError(d, ri, pre);
+          d.outcome[ri] = Outcome::Errored;
+          if (rule.kind == bundle::RuleKind::Permit) continue;
+          for (std::size_t a = 0; a < actions; ++a) {
+            std::uint64_t fresh = rule.target[a] & ~d.denied[a];
+            d.denied[a] |= rule.target[a];
+            for (; fresh != 0; fresh &= fresh - 1) d.denyRule[a * 64 + std::countr_zero(fresh)] = static_cast<std::int32_t>(ri);
+          }
+          continue;
+        }
+        if (pre.value.a == 0) continue;
+      }
+    }
     std::size_t passes = rule.productDependent ? products : 1;
     // A product-dependent rule runs once per product class, but when a run never reached
     // PRODUCT (e.g. `subject.residence == GB and product in CFDS` for a non-GB subject) every
