@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# The one test command. Run as root on Debian 12, from any directory:
+#
+#   ./tools/scripts/test.sh
+#
+#  1. installs the Debian packages the build needs (tools/scripts/install-deps.sh);
+#  2. builds everything with AddressSanitizer + UndefinedBehaviorSanitizer (GCC) in build-ci/;
+#  3. runs the whole test suite with ctest;
+#  4. builds the libFuzzer target tests/fuzz/fuzz_policy with clang-14 in build-fuzz/;
+#  5. fuzzes for FUZZ_SECONDS (default 60) over a scratch copy of tests/fuzz/corpus/policy.
+#
+# Exits non-zero if any step fails: a build error, a failing test, or any crash, leak, timeout,
+# out-of-memory, sanitizer report or formatter property violation found by the fuzzer.
+#
+# Environment knobs (all optional):
+#   JOBS=N            parallel build/test jobs (default: nproc)
+#   FUZZ_SECONDS=N    length of the fuzzing run (default 60; 0 skips the fuzz build and run)
+#   SKIP_DEPS=1       do not run install-deps.sh (packages already installed)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+JOBS="${JOBS:-$(nproc)}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+CI_DIR="$ROOT/build-ci"
+FUZZ_DIR="$ROOT/build-fuzz"
+CORPUS="$ROOT/tests/fuzz/corpus/policy"
+DICT="$ROOT/tests/fuzz/policy.dict"
+
+START=$SECONDS
+header() {
+  local t=$((SECONDS - START))
+  printf '\n==== [%02d:%02d] %s\n' $((t / 60)) $((t % 60)) "$*"
+}
+fail() {
+  printf '\n==== FAILED: %s\n' "$*" >&2
+  exit 1
+}
+
+# Sanitizer settings for everything below: stop at the first report, with a stack trace.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+# ---------------------------------------------------------------------------------------------
+header "1/5 dependencies (tools/scripts/install-deps.sh)"
+if [ "${SKIP_DEPS:-0}" = 1 ]; then
+  echo "SKIP_DEPS=1: not installing packages"
+else
+  "$ROOT/tools/scripts/install-deps.sh"
+fi
+
+# ---------------------------------------------------------------------------------------------
+header "2/5 build with ASan+UBSan (GCC) in build-ci/"
+GEN=(-G Ninja)
+[ -f "$CI_DIR/CMakeCache.txt" ] && GEN=()   # an existing build directory keeps its generator
+cmake -S "$ROOT" -B "$CI_DIR" "${GEN[@]}" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DMANDATE_SANITIZE=ON -DMANDATE_TESTS=ON -DMANDATE_FUZZ=OFF ||
+  fail "configuring build-ci"
+cmake --build "$CI_DIR" -j "$JOBS" || fail "building build-ci"
+
+# ---------------------------------------------------------------------------------------------
+header "3/5 tests (ctest in build-ci/)"
+# --no-tests=error: an empty test list is a failure, not a pass.
+(cd "$CI_DIR" && ctest --output-on-failure --no-tests=error -j "$JOBS") || fail "ctest"
+
+if [ "$FUZZ_SECONDS" = 0 ]; then
+  header "done in $((SECONDS - START)) s (FUZZ_SECONDS=0: fuzzing skipped)"
+  exit 0
+fi
+
+# ---------------------------------------------------------------------------------------------
+header "4/5 build the libFuzzer target with clang-14 in build-fuzz/"
+# Only the fuzz target: the engine, the grammar and the harness, all with
+# -fsanitize=fuzzer-no-link,address,undefined. (The ANTLR runtime is Debian's uninstrumented
+# shared library.)
+GEN=(-G Ninja)
+[ -f "$FUZZ_DIR/CMakeCache.txt" ] && GEN=()   # an existing build directory keeps its generator
+cmake -S "$ROOT" -B "$FUZZ_DIR" "${GEN[@]}" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++-14 \
+  -DMANDATE_FUZZ=ON -DMANDATE_TESTS=OFF -DMANDATE_SANITIZE=OFF ||
+  fail "configuring build-fuzz"
+cmake --build "$FUZZ_DIR" -j "$JOBS" --target fuzz_policy || fail "building fuzz_policy"
+
+# ---------------------------------------------------------------------------------------------
+header "5/5 fuzz_policy for ${FUZZ_SECONDS} s over a copy of tests/fuzz/corpus/policy"
+[ -d "$CORPUS" ] || fail "no seed corpus at $CORPUS"
+WORK="$(mktemp -d /tmp/mandate-fuzz.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/corpus"
+cp -R "$CORPUS/." "$WORK/corpus/"   # libFuzzer adds to its first corpus directory: never the committed one
+ARTIFACTS="$FUZZ_DIR/artifacts"
+rm -rf "$ARTIFACTS"
+mkdir -p "$ARTIFACTS"
+LOG="$FUZZ_DIR/fuzz.log"
+
+# Known engine bug (reported; see README.md "Fuzzing"): expressions nested about 1,000 levels
+# deep (e.g. `1+1+...` or `- - - 1`, ~2.4 KB) overflow the default 8 MiB stack in the recursive
+# checker under ASan. A larger stack keeps this short smoke run from tripping over it at random;
+# set FUZZ_STACK_KB=8192 to fuzz with the default stack.
+FUZZ_STACK_KB="${FUZZ_STACK_KB:-65536}"
+
+# Symbolized stack traces in clang's sanitizer reports (llvm-14 is in install-deps.sh).
+if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && [ -x /usr/lib/llvm-14/bin/llvm-symbolizer ]; then
+  export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer
+fi
+
+set +e
+(
+  ulimit -s "$FUZZ_STACK_KB" || echo "warning: could not set the stack limit to $FUZZ_STACK_KB KiB"
+  cd "$WORK"   # crash-*/leak-* files go to ARTIFACTS; anything else lands here
+  "$FUZZ_DIR/tests/fuzz/fuzz_policy" \
+    -max_total_time="$FUZZ_SECONDS" \
+    -max_len=4096 \
+    -timeout=25 \
+    -rss_limit_mb=3072 \
+    -detect_leaks=1 \
+    -print_final_stats=1 \
+    -dict="$DICT" \
+    -artifact_prefix="$ARTIFACTS/" \
+    "$WORK/corpus"
+) >"$LOG" 2>&1
+status=$?
+set -e
+
+# libFuzzer exits non-zero on a crash, leak, timeout or OOM. Also fail on any sanitizer or
+# property report that somehow did not stop it (e.g. from a child thread).
+reported=0
+# (Anchored patterns: libFuzzer echoes fragments of inputs in its NEW/REDUCE lines.)
+REPORT_RE='^==[0-9]+==ERROR: |^[^ ]+:[0-9]+:[0-9]+: runtime error: |^==fuzz_policy== PROPERTY VIOLATED|^SUMMARY: |^==[0-9]+== ERROR: libFuzzer'
+if grep -qaE "$REPORT_RE" "$LOG"; then
+  reported=1
+fi
+# The run's own summary: the last status lines and the final stats.
+grep -aE '^#[0-9]+[[:space:]]+(INITED|DONE|pulse)|^stat::|^Done [0-9]+ runs' "$LOG" | tail -n 14 || true
+if [ "$status" -ne 0 ] || [ "$reported" -ne 0 ]; then
+  echo
+  echo "---- fuzzer report (from $LOG) ----"
+  grep -naE "$REPORT_RE|Test unit written to" "$LOG" | head -n 20 || true
+  first=$(grep -naE "$REPORT_RE" "$LOG" | head -n 1 | cut -d: -f1)
+  if [ -n "$first" ]; then
+    sed -n "${first},$((first + 120))p" "$LOG"
+  else
+    tail -n 60 "$LOG"
+  fi
+  echo "---- reproducer(s) in $ARTIFACTS: ----"
+  ls -la "$ARTIFACTS" || true
+  echo "replay one with: $FUZZ_DIR/tests/fuzz/fuzz_policy $ARTIFACTS/<file>"
+  fail "fuzz_policy (exit status $status)"
+fi
+runs=$(grep -aoE '^Done [0-9]+ runs' "$LOG" | tail -n 1 || true)
+echo "fuzzing clean: ${runs:-see $LOG}"
+
+header "all passed in $((SECONDS - START)) s"
