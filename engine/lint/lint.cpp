@@ -204,17 +204,19 @@ class Linter {
       bool hasUsers = false;
       for (auto& item : f.items)
         hasUsers |= std::holds_alternative<ast::Policy>(item) || std::holds_alternative<ast::TestDecl>(item);
+      // Without a schema (E0208) policies and tests are not checked, so their uses are unknown.
+      bool usesUnknown = hasUsers && !s_.present;
       for (auto& item : f.items) {
         if (auto* c = std::get_if<ast::ConstDecl>(&item)) {
           // Only constants next to the policies or tests that could use them are judged. A
           // library of constants (a file of consts and imports, like common/regions.policy)
           // offers them to any importer, present or future; an unused import is W0405.
-          if (!c->used && hasUsers) {
+          if (!c->used && hasUsers && !usesUnknown) {
             d_.report(Code::W0404, c->name.span, "constant " + quote(c->name.text) + " is never used",
                       "remove it, or use it in a rule");
           }
         } else if (auto* imp = std::get_if<ast::Import>(&item)) {
-          if (imp->resolved && !imp->used && importIsOnlyConstants(imp->target)) {
+          if (imp->resolved && !imp->used && !usesUnknown && importIsOnlyConstants(imp->target)) {
             d_.report(Code::W0405, imp->span, "nothing from \"" + imp->path + "\" is used", "remove the import");
           }
         }

@@ -164,6 +164,26 @@ std::optional<ConstValue> fold(const ast::Expr& e, FoldError& err) {
       }
       std::int64_t out = 0;
       bool overflow = false;
+      if (l->kind == TypeKind::Time || r->kind == TypeKind::Time) {
+        // Times are unix seconds, durations milliseconds: convert, never add them raw.
+        if (l->kind == TypeKind::Time && r->kind == TypeKind::Time) {  // time - time
+          std::int64_t secs = 0;
+          if (__builtin_sub_overflow(l->i, r->i, &secs) || __builtin_mul_overflow(secs, 1000, &out)) {
+            err = FoldError::Overflow;
+            return std::nullopt;
+          }
+          return intValue(TypeKind::Duration, out);
+        }
+        const ConstValue& t = l->kind == TypeKind::Time ? *l : *r;
+        const ConstValue& d = l->kind == TypeKind::Time ? *r : *l;
+        if (d.kind != TypeKind::Duration || d.i % 1000 != 0) return std::nullopt;  // sub-second: left to run time
+        if (e.binop == B::Sub ? __builtin_sub_overflow(t.i, d.i / 1000, &out)
+                              : __builtin_add_overflow(t.i, d.i / 1000, &out)) {
+          err = FoldError::Overflow;
+          return std::nullopt;
+        }
+        return intValue(TypeKind::Time, out);
+      }
       switch (e.binop) {
         case B::Add: overflow = __builtin_add_overflow(l->i, r->i, &out); break;
         case B::Sub: overflow = __builtin_sub_overflow(l->i, r->i, &out); break;
