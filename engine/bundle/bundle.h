@@ -70,6 +70,9 @@ struct Rule {
   std::uint32_t condStart = 0, condLen = 0;    // condLen 0: always applies
   std::uint32_t valueStart = 0, valueLen = 0;  // Limit / Require / CapTtl value
   bool productDependent = false;               // code reads `product`: evaluated once per product class
+  // When the value depends on `product` and constants only (`match product { cfd => 2, ... }`),
+  // the compiler evaluates it per product class: valueTable[p] replaces running the value code.
+  std::vector<Value> valueTable;
 };
 
 // Source text and position of an instruction that decides something (comparison, `in`,

@@ -328,6 +328,11 @@ void writeRules(Writer& w, const std::vector<Rule>& rules) {
     w.u32(r.valueStart);
     w.u32(r.valueLen);
     w.u8(r.productDependent ? 1 : 0);
+    w.u32(static_cast<std::uint32_t>(r.valueTable.size()));
+    for (const auto& v : r.valueTable) {
+      w.i64(v.a);
+      w.i64(v.b);
+    }
   }
 }
 
@@ -358,6 +363,12 @@ bool readRules(Reader& r, std::vector<Rule>& rules) {
     x.valueStart = r.u32();
     x.valueLen = r.u32();
     x.productDependent = r.u8() != 0;
+    std::uint32_t nv = r.count(16, 64, "value table entry");
+    x.valueTable.resize(nv);
+    for (auto& v : x.valueTable) {
+      v.a = r.i64();
+      v.b = r.i64();
+    }
     if (!r.ok()) return false;
   }
   return true;
@@ -544,6 +555,8 @@ bool verify(const Bundle& b, std::string& err) {
                       r.kind == RuleKind::CapTtl;
     if (needsValue != (r.valueLen > 0)) return (err = where + "value code missing or unexpected", false);
     if (r.preLen > 0 && !verifyRange(b, r.preStart, r.preLen, maxStack, err)) return (err = where + err, false);
+    if (!r.valueTable.empty() && (!r.productDependent || r.valueLen == 0 || r.valueTable.size() != s.productCount()))
+      return (err = where + "a value table that does not match the product classes", false);
     if ((r.preLen > 0 || r.productFilter != ~0ULL) && !r.productDependent)
       return (err = where + "a condition prefix or product filter on a rule that does not read `product`", false);
     if (r.condLen > 0 && !verifyRange(b, r.condStart, r.condLen, maxStack, err)) return (err = where + err, false);

@@ -9,6 +9,7 @@
 
 #include "check/internal/fold.h"
 #include "value/literals.h"
+#include "vm/vm.h"
 
 namespace mandate {
 namespace {
@@ -565,6 +566,35 @@ class Compiler {
     return {start, static_cast<std::uint32_t>(b_.code.size()) - start};
   }
 
+  std::vector<std::size_t> valueTables_;  // rules whose value is folded per product class
+
+  static bool readsInputs(const Expr* e) {
+    if (e == nullptr) return false;
+    if (e->kind == ExprKind::Attr || e->kind == ExprKind::Has) return true;
+    if (e->kind == ExprKind::Name && e->text == "now" && e->ref == ast::Ref::None) return true;
+    if (e->kind == ExprKind::Name && e->ref == ast::Ref::Const && e->constRef) return readsInputs(e->constRef->value.get());
+    for (auto& k : e->kids)
+      if (readsInputs(k.get())) return true;
+    for (auto& arm : e->arms)
+      if (readsInputs(arm.result.get())) return true;
+    return false;
+  }
+
+ public:
+  // After all code exists: fold each marked value per product class with the VM itself.
+  void foldValueTables() {
+    b_.materialize();
+    std::size_t n = s_.productCount();
+    for (std::size_t ri : valueTables_) {
+      bundle::Rule& r = b_.rules[ri];
+      std::vector<Value> table(n);
+      bool ok = true;
+      for (std::size_t p = 0; p < n && ok; ++p) ok = vm::evaluateConstantRange(b_, r.valueStart, static_cast<std::int64_t>(p), table[p]);
+      if (ok) r.valueTable = std::move(table);  // otherwise the code runs, and fails, at evaluation
+    }
+  }
+
+ private:
   static void conjuncts(const Expr& e, std::vector<const Expr*>& out) {
     if (e.kind == ExprKind::Paren) return conjuncts(*e.kids[0], out);
     if (e.kind == ExprKind::Binary && e.binop == ast::BinOp::And) {
@@ -692,6 +722,7 @@ class Compiler {
         auto [st, len] = range(*r.value, &want);
         out.valueStart = st;
         out.valueLen = len;
+        if (mentionsProduct(r.value.get()) && !readsInputs(r.value.get())) valueTables_.push_back(b_.rules.size());
       }
       std::uint64_t perRun = out.condLen + out.valueLen;
       b_.worstCaseInstructions +=
@@ -712,6 +743,7 @@ std::unique_ptr<bundle::Bundle> compileProgram(const Program& program, Diagnosti
   }
   Compiler c(program, diags, *b);
   if (!c.run()) return nullptr;
+  c.foldValueTables();
   b->materialize();
   return b;
 }

@@ -345,9 +345,14 @@ void evaluate(const bundle::Bundle& b, const Frame& in, Decision& d, Trace* trac
           usedProduct = res.usedProduct;
         }
         if (res.error == EvalError::None && applies && rule.valueLen > 0) {
-          res = run(b, in, rule.valueStart, static_cast<std::int64_t>(p), d.instructions, trace, ri, tp);
-          v = res.value;
-          usedProduct = usedProduct || res.usedProduct;
+          if (!rule.valueTable.empty()) {
+            v = rule.valueTable[p];
+            usedProduct = true;  // the value differs per class: never reuse it for another
+          } else {
+            res = run(b, in, rule.valueStart, static_cast<std::int64_t>(p), d.instructions, trace, ri, tp);
+            v = res.value;
+            usedProduct = usedProduct || res.usedProduct;
+          }
         }
         if (rule.productDependent && trace == nullptr && !usedProduct) {
           reuse = true;
@@ -403,12 +408,15 @@ void evaluate(const bundle::Bundle& b, const Frame& in, Decision& d, Trace* trac
               if (v.a > d.aal[a * 64 + q]) d.aal[a * 64 + q] = v.a;
             }
             break;
-          case bundle::RuleKind::RequireAuthAge:
+          case bundle::RuleKind::RequireAuthAge: {
+            // A negative bound is as strict as 0 (and must not read as -1, "no requirement").
+            std::int64_t age = std::max<std::int64_t>(0, v.a);
             for (std::uint64_t bits = m; bits != 0; bits &= bits - 1) {
               std::size_t q = static_cast<std::size_t>(std::countr_zero(bits));
-              if (d.authAgeMs[a * 64 + q] < 0 || v.a < d.authAgeMs[a * 64 + q]) d.authAgeMs[a * 64 + q] = v.a;
+              if (d.authAgeMs[a * 64 + q] < 0 || age < d.authAgeMs[a * 64 + q]) d.authAgeMs[a * 64 + q] = age;
             }
             break;
+          }
           case bundle::RuleKind::CapTtl:
             if (d.ttlCapMs < 0 || v.a < d.ttlCapMs) d.ttlCapMs = std::max<std::int64_t>(0, v.a);
             break;
@@ -417,6 +425,17 @@ void evaluate(const bundle::Bundle& b, const Frame& in, Decision& d, Trace* trac
       }
     }
   }
+}
+
+bool evaluateConstantRange(const bundle::Bundle& b, std::uint32_t start, std::int64_t product, Value& out) {
+  Frame none;
+  none.slots.assign(b.schema.attrs.size(), Value{});
+  none.present.assign(b.schema.attrs.size(), 0);
+  std::uint64_t count = 0;
+  RunResult r = run(b, none, start, product, count, nullptr, 0, -1);
+  if (r.error != EvalError::None) return false;
+  out = r.value;
+  return true;
 }
 
 }  // namespace mandate::vm

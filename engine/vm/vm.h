@@ -62,4 +62,8 @@ struct Trace {
 
 void evaluate(const bundle::Bundle& b, const Frame& in, Decision& out, Trace* trace = nullptr);
 
+// Runs one code range with no inputs and `product` = p (the compiler's per-class folding).
+// False when the code reads an input or fails (overflow, division by zero).
+bool evaluateConstantRange(const bundle::Bundle& b, std::uint32_t start, std::int64_t product, bundle::Value& out);
+
 }  // namespace mandate::vm
