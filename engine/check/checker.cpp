@@ -925,7 +925,9 @@ class Checker {
       default: break;
     }
     // Arithmetic.
-    const Type* lexp = expected != nullptr && (isNumeric(expected->kind) || expected->kind == TypeKind::Duration) ? expected : nullptr;
+    // Only a numeric expectation passes to the left operand (an int `match` may become decimal):
+    // a duration may come from `time - time` or `int * duration`, whose left operand is no duration.
+    const Type* lexp = expected != nullptr && isNumeric(expected->kind) ? expected : nullptr;
     Type lt = check(l, lexp, ctx);
     Type rt = check(r, nullptr, ctx);
     if (lt.isError() || rt.isError()) return set(e, Type{});

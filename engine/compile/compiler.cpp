@@ -458,14 +458,15 @@ class Compiler {
         bool dec;
         operandsPromoted(l, k, dec);
         bool str = l.type.kind == TypeKind::String || l.type.kind == TypeKind::Region;
-        emit(str ? Op::EQ_STR : Op::EQ_W);
+        // An address against a block element (`request.ip in {client.net}`): within, not equal.
+        emit(k.type.kind == TypeKind::Cidr ? Op::IN_CIDR : str ? Op::EQ_STR : Op::EQ_W);
         if (i + 1 < rs->kids.size()) {
           jumps.push_back(emit(Op::ORJ));
           depth_ -= 1;
         }
       }
       for (auto j : jumps) patch(j);
-      if (e.binop == ast::BinOp::NotIn) emit(Op::NOT);
+      if (e.binop == ast::BinOp::NotIn) debug(emit(Op::NOT), e.span);
       return;
     }
     Type rt = r.type;
@@ -491,8 +492,13 @@ class Compiler {
       if (rt.elem == TypeKind::Decimal && l.type.kind == TypeKind::Int) emit(Op::I2D_UNDER);
       op = Op::IN_SET;
     }
-    debug(emit(op), e.span);
-    if (e.binop == ast::BinOp::NotIn) emit(Op::NOT);
+    // Explanations show the value of the test as written: for `not in`, the value after NOT.
+    if (e.binop == ast::BinOp::NotIn) {
+      emit(op);
+      debug(emit(Op::NOT), e.span);
+    } else {
+      debug(emit(op), e.span);
+    }
   }
 
   void match(const Expr& e) {

@@ -189,12 +189,16 @@ bool fillFrame(const Schema& schema, const nlohmann::json& input, Frame& frame, 
   frame.present.assign(schema.attrs.size(), 0);
   frame.hasNow = false;
   Filler fill(schema, frame, errors);
+  // Attributes (and `now`) given with a bad value are reported once, not again as missing.
+  std::vector<std::uint8_t> given(schema.attrs.size(), 0);
+  bool nowGiven = false;
   if (!input.is_object()) {
     errors.push_back("the input must be a JSON object with subject, client, request, risk and now");
     return false;
   }
   for (auto& [key, val] : input.items()) {
     if (key == "now") {
+      nowGiven = true;
       Value v;
       std::string why;
       if (!fill.scalar(TypeKind::Time, -1, val, v, why)) {
@@ -220,6 +224,7 @@ bool fillFrame(const Schema& schema, const nlohmann::json& input, Frame& frame, 
         continue;
       }
       if (j.is_null() && a->optional) continue;
+      given[a->slot] = 1;
       Value v;
       std::string why;
       if (!fill.value(*a, j, v, why)) {
@@ -232,9 +237,10 @@ bool fillFrame(const Schema& schema, const nlohmann::json& input, Frame& frame, 
   }
   if (options.requireAll) {
     for (const auto& a : schema.attrs) {
-      if (!a.optional && !frame.present[a.slot]) errors.push_back("missing required attribute `" + a.section + "." + a.name + "`");
+      if (!a.optional && !frame.present[a.slot] && !given[a.slot])
+        errors.push_back("missing required attribute `" + a.section + "." + a.name + "`");
     }
-    if (!frame.hasNow) errors.push_back("missing `now`");
+    if (!frame.hasNow && !nowGiven) errors.push_back("missing `now`");
   }
   return errors.size() == before;
 }

@@ -40,14 +40,27 @@ bool decDiv(__int128 x, __int128 y, __int128& out) {
   if (y == 0) return false;
   __int128 q = x / y, rem = x % y;
   if (q > kDecMax / kScale || q < -kDecMax / kScale) return false;
+  // The 18 fractional digits of |rem| / |y| by long division. |rem| < |y| <= 10^38, so 10 * |rem|
+  // may not fit even unsigned: each digit is counted by adding |rem| ten times, reducing as we go
+  // (the running value stays below 2 * |y| < 2^128).
+  using U = unsigned __int128;
+  U r = rem < 0 ? U(0) - U(rem) : U(rem), d = y < 0 ? U(0) - U(y) : U(y);
   __int128 frac = 0;
   for (int k = 0; k < 18; ++k) {
-    rem *= 10;
-    frac = frac * 10 + rem / y;
-    rem %= y;
+    U acc = 0;
+    int digit = 0;
+    for (int i = 0; i < 10; ++i) {
+      acc += r;
+      if (acc >= d) {
+        acc -= d;
+        ++digit;
+      }
+    }
+    frac = frac * 10 + digit;
+    r = acc;
   }
-  out = q * kScale + frac;
-  return true;
+  out = q * kScale + ((rem < 0) != (y < 0) ? -frac : frac);
+  return out <= kDecMax && out >= -kDecMax;
 }
 
 bool inSet(const bundle::SetData& set, const Value& x) {
@@ -143,7 +156,10 @@ RunResult run(const bundle::Bundle& b, const Frame& in, std::uint32_t pc, std::i
           --sp;
         }
         break;
-      case Op::NOT: stack[sp - 1] = Value{stack[sp - 1].a ? 0 : 1, 0}; break;
+      case Op::NOT:
+        stack[sp - 1] = Value{stack[sp - 1].a ? 0 : 1, 0};
+        if (trace) trace->events.push_back({rule, traceProduct, pc - 1, stack[sp - 1], false});  // `not in`
+        break;
 #define BINARY(expr)                                                                  \
   {                                                                                   \
     const Value& x = stack[sp - 2];                                                   \

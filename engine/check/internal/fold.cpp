@@ -29,7 +29,7 @@ bool ConstValue::sameValue(const ConstValue& o) const {
   return kind == o.kind && s == o.s;
 }
 
-std::optional<ConstValue> fold(const ast::Expr& e, FoldError& err) {
+static std::optional<ConstValue> foldExpr(const ast::Expr& e, FoldError& err) {
   using K = ast::ExprKind;
   std::string why;
   switch (e.kind) {
@@ -122,8 +122,14 @@ std::optional<ConstValue> fold(const ast::Expr& e, FoldError& err) {
         c.kind = TypeKind::Decimal;
         __int128 x = a->units, y = b->units, scale = lit::Decimal::fromInt(1).units;
         switch (e.binop) {
-          case B::Add: c.d.units = x + y; break;
-          case B::Sub: c.d.units = x - y; break;
+          case B::Add:
+          case B::Sub:
+            // Both may be near 10^38: the sum can leave 128 bits before decOverflow sees it.
+            if (e.binop == B::Add ? __builtin_add_overflow(x, y, &c.d.units) : __builtin_sub_overflow(x, y, &c.d.units)) {
+              err = FoldError::Overflow;
+              return std::nullopt;
+            }
+            break;
           case B::Mul: {
             // (x/scale)*(y/scale)*scale = x*y/scale; split to stay in range.
             __int128 hi = x / scale, lo = x % scale;
@@ -145,13 +151,25 @@ std::optional<ConstValue> fold(const ast::Expr& e, FoldError& err) {
               err = FoldError::Overflow;
               return std::nullopt;
             }
+            // Fractional digits of |rem| / |y|, each counted by adding |rem| ten times: 10 * |rem|
+            // may not fit in 128 bits when |y| is near 10^38.
+            using U = unsigned __int128;
+            U r = rem < 0 ? U(0) - U(rem) : U(rem), d = y < 0 ? U(0) - U(y) : U(y);
             __int128 frac = 0;
             for (int k = 0; k < lit::Decimal::kScale; ++k) {
-              rem *= 10;
-              frac = frac * 10 + rem / y;
-              rem %= y;
+              U acc = 0;
+              int digit = 0;
+              for (int i = 0; i < 10; ++i) {
+                acc += r;
+                if (acc >= d) {
+                  acc -= d;
+                  ++digit;
+                }
+              }
+              frac = frac * 10 + digit;
+              r = acc;
             }
-            c.d.units = q * scale + frac;
+            c.d.units = q * scale + ((rem < 0) != (y < 0) ? -frac : frac);
             break;
           }
           default: break;
@@ -205,12 +223,24 @@ std::optional<ConstValue> fold(const ast::Expr& e, FoldError& err) {
         err = FoldError::Overflow;
         return std::nullopt;
       }
-      return intValue(e.type.kind == TypeKind::Error ? TypeKind::Int : e.type.kind, out);
+      TypeKind k = e.type.kind == TypeKind::Error || e.type.kind == TypeKind::Decimal ? TypeKind::Int : e.type.kind;
+      return intValue(k, out);  // an int typed decimal (a typed constant) is converted by fold()
     }
     default:
       err = FoldError::NotConstant;
       return std::nullopt;
   }
+}
+
+std::optional<ConstValue> fold(const ast::Expr& e, FoldError& err) {
+  auto v = foldExpr(e, err);
+  // Int arithmetic typed decimal: a typed constant (`const CAP: decimal = 5`) keeps its int
+  // literal in the tree, and the checker gives it the declared type.
+  if (v && e.type.kind == TypeKind::Decimal && v->kind == TypeKind::Int) {
+    v->kind = TypeKind::Decimal;
+    v->d = lit::Decimal::fromInt(v->i);
+  }
+  return v;
 }
 
 }  // namespace mandate::check
