@@ -39,7 +39,9 @@ int runFmt(const FmtArgs& a) {
     FileId id = sources.add(f.display, f.text);
     Diagnostics diags;
     ast::File file = parseFile(sources, id, diags, limits);
-    if (!file.parsed) {
+    // Errors the parser reports on a tree it did build (an unknown escape, a malformed path)
+    // also stop formatting: the tree does not hold the erroneous text, so it would be lost.
+    if (!file.parsed || diags.errorCount() > 0) {
       for (const auto& d : diags.all()) std::cerr << renderText(sources, d);
       std::cerr << "mandate fmt: " << f.display << " not formatted: it has syntax errors\n";
       status = kExitProblems;

@@ -50,13 +50,32 @@ std::string renderText(const SourceSet& sources, const Diagnostic& d, TextStyle 
                     std::string(info.id) + "]\n";
   if (d.span.valid() && d.span.file < sources.size()) {
     std::string_view line = sources.file(d.span.file).lineText(d.span.line);
-    if (line.size() > 300) line = line.substr(0, 300);
+    std::uint32_t col = d.span.col;
+    // A long line is shown as a window of at most 300 bytes that contains the span's start,
+    // cut at code point boundaries, so the caret always points at the reported column.
+    constexpr std::size_t kWindow = 300;
+    std::string lead;
+    if (line.size() > kWindow) {
+      std::size_t at = byteOfColumn(line, col);
+      if (at + 100 > kWindow) {
+        std::size_t from = at - 60;
+        while (from > 0 && (static_cast<unsigned char>(line[from]) & 0xC0) == 0x80) --from;
+        col -= codePoints(line.substr(0, from));  // now a column within the window
+        line = line.substr(from);
+        lead = "...";
+      }
+      if (line.size() > kWindow) {
+        std::size_t to = kWindow;
+        while (to > 0 && (static_cast<unsigned char>(line[to]) & 0xC0) == 0x80) --to;
+        line = line.substr(0, to);
+      }
+    }
     std::string num = std::to_string(d.span.line);
     std::string pad(num.size(), ' ');
-    out += " " + num + " | " + printable(line) + "\n";
-    std::string caretPad;
+    out += " " + num + " | " + lead + printable(line) + "\n";
+    std::string caretPad(lead.size(), ' ');
     // Keep tabs so the caret lines up under tab-indented text.
-    std::size_t upto = byteOfColumn(line, d.span.col);
+    std::size_t upto = byteOfColumn(line, col);
     for (std::size_t i = 0; i < upto; ++i) {
       unsigned char c = static_cast<unsigned char>(line[i]);
       if ((c & 0xC0) == 0x80) continue;
@@ -64,7 +83,7 @@ std::string renderText(const SourceSet& sources, const Diagnostic& d, TextStyle 
     }
     std::uint32_t lineLen = codePoints(line);
     std::uint32_t len = d.span.len == 0 ? 1 : d.span.len;
-    if (d.span.col <= lineLen && d.span.col + len - 1 > lineLen) len = lineLen - d.span.col + 1;
+    if (col <= lineLen && col + len - 1 > lineLen) len = lineLen - col + 1;
     if (len > 200) len = 200;
     out += " " + pad + " | " + caretPad + sev + std::string(len, '^') + reset + "\n";
   }

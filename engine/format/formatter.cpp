@@ -120,8 +120,9 @@ class Formatter {
       }
       line(indent, c.text);
     }
-    // A trailing comment on the closing line itself.
-    trailingOn(end);
+    // A trailing comment on the closing line itself is left for the caller to put after the
+    // closing brace: gluing it here would append it to the previous line (e.g. onto an
+    // own-line comment, merging the two into one comment).
   }
 
   void trailingOn(std::uint32_t lineNo) {
@@ -141,7 +142,7 @@ class Formatter {
 
   void emit(const ast::ConstDecl& c) {
     std::string head = "const " + c.name.text + (c.declared ? ": " + typeRef(*c.declared) : "") + " = ";
-    line(0, head + expr(*c.value, 0, head.size()) + ";");
+    line(0, head + expr(*c.value, 0, head.size() + 1) + ";");  // + 1: the `;`
     trailingOn(c.endLine);
   }
 
@@ -253,8 +254,10 @@ class Formatter {
       case ast::RuleKind::CapTtl: head += "cap ttl "; break;
     }
     if (r.value) {
-      head += expr(*r.value, indent, indent + head.size());
-      if (r.target) head += " for " + target(*r.target);
+      // The value must leave room for what follows it on its (last) line: ` for TARGET;`.
+      std::string forTarget = r.target ? " for " + target(*r.target) : "";
+      head += expr(*r.value, indent, indent + head.size() + forTarget.size() + 1);
+      head += forTarget;
     }
     std::string when = r.when ? "when " + flat(*r.when) : "";
     std::string because = r.because ? "because " + ast::escapeString(r.because->text) : "";
@@ -446,6 +449,11 @@ class Formatter {
             out += "\n" + pad + op + " " + expr(*parts[i], indent + 2, pad.size() + op.size() + 1);
           }
           return out;
+        }
+        // A comparison with a set or match on the right (`x in {...}`) breaks that operand.
+        if (e.kids[1]->kind == ExprKind::Set || e.kids[1]->kind == ExprKind::Match) {
+          std::string left = flat(*e.kids[0]) + " " + ast::spelling(e.binop) + " ";
+          return left + expr(*e.kids[1], indent, col + left.size());
         }
         return f;
       default:

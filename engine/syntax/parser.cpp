@@ -199,10 +199,31 @@ Span spanAtByte(const SourceFile& f, FileId id, std::size_t byte) {
 bool prescan(antlr4::CommonTokenStream& tokens, FileId id, const ParseLimits& limits,
              Diagnostics& diags, ast::File& out) {
   bool ok = true;
+  // Prefix `not` and `-` nest without brackets (`not not not x`), and the parser recurses for
+  // each too: the depth counts open brackets, the prefix operators in front of each, and the
+  // run of prefix operators just seen.
   std::size_t depth = 0;
+  std::size_t prefixRun = 0;
+  std::vector<std::size_t> openBrackets;  // per open bracket: the prefix operators before it
+  auto deeper = [&](const antlr4::Token* t, std::size_t by, const char* what) {
+    bool wasWithin = depth <= limits.maxNesting;
+    depth += by;
+    if (wasWithin && depth > limits.maxNesting) {
+      diags.report(Code::E0104, tokenSpan(id, t),
+                   std::string(what) + " nested deeper than " + std::to_string(limits.maxNesting) + " levels",
+                   "split the expression into named constants");
+      ok = false;
+    }
+  };
   std::size_t lastCodeLine = 0;
   const antlr4::Token* prevError = nullptr;
   for (antlr4::Token* t : tokens.getTokens()) {
+    if (t->getChannel() == antlr4::Token::DEFAULT_CHANNEL && t->getType() != PolicyLexer::NOT &&
+        t->getType() != PolicyLexer::MINUS && t->getType() != PolicyLexer::LPAREN &&
+        t->getType() != PolicyLexer::LBRACE && prefixRun > 0) {
+      depth -= prefixRun;  // the operand has begun: those operators no longer nest what follows
+      prefixRun = 0;
+    }
     switch (t->getType()) {
       case PolicyLexer::UNTERMINATED_STRING:
         diags.report(Code::E0102, tokenSpan(id, t), "unterminated string", "close the string with `\"` on the same line");
@@ -220,18 +241,23 @@ bool prescan(antlr4::CommonTokenStream& tokens, FileId id, const ParseLimits& li
         }
         ok = false;
         break;
+      case PolicyLexer::NOT:
+      case PolicyLexer::MINUS:
+        ++prefixRun;
+        deeper(t, 1, "operators");
+        break;
       case PolicyLexer::LPAREN:
       case PolicyLexer::LBRACE:
-        if (++depth == limits.maxNesting + 1) {
-          diags.report(Code::E0104, tokenSpan(id, t),
-                       "brackets nested deeper than " + std::to_string(limits.maxNesting) + " levels",
-                       "split the expression into named constants");
-          ok = false;
-        }
+        openBrackets.push_back(prefixRun);  // already counted in depth; they stay open inside
+        prefixRun = 0;
+        deeper(t, 1, "brackets");
         break;
       case PolicyLexer::RPAREN:
       case PolicyLexer::RBRACE:
-        if (depth > 0) --depth;
+        if (!openBrackets.empty()) {
+          depth -= 1 + openBrackets.back();
+          openBrackets.pop_back();
+        }
         break;
       case PolicyLexer::LINE_COMMENT: {
         std::string text = t->getText();
@@ -291,7 +317,7 @@ ast::File parseFile(const SourceSet& sources, FileId id, Diagnostics& diags, con
       return out;
     }
     if (listener.count() > 0) return out;
-    syntax::buildAst(tree, out, diags);
+    if (!syntax::buildAst(tree, out, diags)) return out;
     out.parsed = true;
   } catch (const std::exception& e) {
     diags.report(Code::E0101, Span{id, 1, 1, 1}, std::string("the parser failed: ") + e.what());

@@ -11,7 +11,8 @@ class Builder {
  public:
   Builder(FileId file, Diagnostics& diags) : file_(file), diags_(diags) {}
 
-  void file(P::File_Context* ctx, ast::File& out) {
+  // False when an expression was too deep to build (reported as E0104).
+  bool file(P::File_Context* ctx, ast::File& out) {
     for (auto* item : ctx->item()) {
       if (auto* c = item->importDecl()) {
         out.items.emplace_back(importDecl(c));
@@ -25,11 +26,38 @@ class Builder {
         out.items.emplace_back(testDecl(c));
       }
     }
+    if (tooDeep_) out.items.clear();
+    return !tooDeep_;
   }
 
  private:
   FileId file_;
   Diagnostics& diags_;
+
+  // Operator chains (`a or b or ...`) become left-deep trees, one level per operator, and
+  // every later pass recurses over them: the levels of the chains enclosing an expression are
+  // limited, like brackets and prefix operators (counted by the parser's prescan).
+  static constexpr std::size_t kMaxChainDepth = 1000;
+  std::size_t chainDepth_ = 0;
+  bool tooDeep_ = false;
+  struct ChainLevels {
+    std::size_t& depth;
+    std::size_t n;
+    ChainLevels(std::size_t& d, std::size_t levels) : depth(d), n(levels) { depth += n; }
+    ~ChainLevels() { depth -= n; }
+  };
+  // True (after reporting once) when the chain at `c` goes over the limit; the caller then
+  // returns a placeholder and the file is dropped.
+  bool chainTooDeep(antlr4::ParserRuleContext* c) {
+    if (chainDepth_ <= kMaxChainDepth) return false;
+    if (!tooDeep_) {
+      diags_.report(Code::E0104, span(c->getStart()),
+                    "expression nested deeper than " + std::to_string(kMaxChainDepth) + " operators",
+                    "split the expression into named constants");
+    }
+    tooDeep_ = true;
+    return true;
+  }
 
   Span span(antlr4::Token* t) const {
     std::uint32_t len = t->getStopIndex() >= t->getStartIndex()
@@ -329,15 +357,23 @@ class Builder {
 
   ast::ExprPtr expr(P::ExprContext* c) { return orExpr(c->orExpr()); }
 
+  // Operand lists are fetched once: each `c->andExpr(i)` scans the children, which made long
+  // chains (`a or b or ...`, thousands of terms) quadratic.
   ast::ExprPtr orExpr(P::OrExprContext* c) {
-    auto e = andExpr(c->andExpr(0));
-    for (std::size_t i = 1; i < c->andExpr().size(); ++i) e = binary(ast::BinOp::Or, std::move(e), andExpr(c->andExpr(i)));
+    auto kids = c->andExpr();
+    ChainLevels levels(chainDepth_, kids.size() - 1);
+    if (chainTooDeep(c)) return make(ast::ExprKind::Name, span(c));
+    auto e = andExpr(kids[0]);
+    for (std::size_t i = 1; i < kids.size(); ++i) e = binary(ast::BinOp::Or, std::move(e), andExpr(kids[i]));
     return e;
   }
 
   ast::ExprPtr andExpr(P::AndExprContext* c) {
-    auto e = notExpr(c->notExpr(0));
-    for (std::size_t i = 1; i < c->notExpr().size(); ++i) e = binary(ast::BinOp::And, std::move(e), notExpr(c->notExpr(i)));
+    auto kids = c->notExpr();
+    ChainLevels levels(chainDepth_, kids.size() - 1);
+    if (chainTooDeep(c)) return make(ast::ExprKind::Name, span(c));
+    auto e = notExpr(kids[0]);
+    for (std::size_t i = 1; i < kids.size(); ++i) e = binary(ast::BinOp::And, std::move(e), notExpr(kids[i]));
     return e;
   }
 
@@ -364,19 +400,25 @@ class Builder {
   }
 
   ast::ExprPtr addExpr(P::AddExprContext* c) {
-    auto e = mulExpr(c->mulExpr(0));
-    for (std::size_t i = 1; i < c->mulExpr().size(); ++i) {
+    auto kids = c->mulExpr();
+    ChainLevels levels(chainDepth_, kids.size() - 1);
+    if (chainTooDeep(c)) return make(ast::ExprKind::Name, span(c));
+    auto e = mulExpr(kids[0]);
+    for (std::size_t i = 1; i < kids.size(); ++i) {
       auto op = c->op[i - 1]->getType() == P::PLUS ? ast::BinOp::Add : ast::BinOp::Sub;
-      e = binary(op, std::move(e), mulExpr(c->mulExpr(i)));
+      e = binary(op, std::move(e), mulExpr(kids[i]));
     }
     return e;
   }
 
   ast::ExprPtr mulExpr(P::MulExprContext* c) {
-    auto e = unary(c->unary(0));
-    for (std::size_t i = 1; i < c->unary().size(); ++i) {
+    auto kids = c->unary();
+    ChainLevels levels(chainDepth_, kids.size() - 1);
+    if (chainTooDeep(c)) return make(ast::ExprKind::Name, span(c));
+    auto e = unary(kids[0]);
+    for (std::size_t i = 1; i < kids.size(); ++i) {
       auto op = c->op[i - 1]->getType() == P::STAR ? ast::BinOp::Mul : ast::BinOp::Div;
-      e = binary(op, std::move(e), unary(c->unary(i)));
+      e = binary(op, std::move(e), unary(kids[i]));
     }
     return e;
   }
@@ -547,8 +589,8 @@ class Builder {
 
 }  // namespace
 
-void buildAst(PolicyParser::File_Context* tree, ast::File& out, Diagnostics& diags) {
-  Builder(out.id, diags).file(tree, out);
+bool buildAst(PolicyParser::File_Context* tree, ast::File& out, Diagnostics& diags) {
+  return Builder(out.id, diags).file(tree, out);
 }
 
 }  // namespace mandate::syntax

@@ -6,6 +6,7 @@
 namespace mandate::syntax {
 
 // Lowers a parse tree that had no syntax errors into the AST, validating literal text.
-void buildAst(PolicyParser::File_Context* tree, ast::File& out, Diagnostics& diags);
+// Returns false (with no items) when an expression is too deep to build (E0104).
+bool buildAst(PolicyParser::File_Context* tree, ast::File& out, Diagnostics& diags);
 
 }  // namespace mandate::syntax
