@@ -17,6 +17,7 @@
 #include "diff/gen.h"
 #include "diff/interp.h"
 #include "support.h"
+#include "vm/report.h"
 
 namespace {
 
@@ -60,6 +61,13 @@ struct Outcome {
   std::string detail;
 };
 
+// What the agreeing cases exercised, so that the test cannot quietly become vacuous.
+struct Coverage {
+  std::size_t requestsWithErrors = 0;
+  std::size_t errorsByKind[5] = {0, 0, 0, 0, 0};  // vm::EvalError
+  std::size_t perProductRules = 0, firedRules = 0, permittedCells = 0, deniedCells = 0, limitedCells = 0;
+};
+
 // The same decision: cells, ttl cap and rule outcomes exactly; evaluation errors as a set of
 // (rule, error, attribute) — how many times an error is recorded for one rule (once, or once per
 // product class) is not part of the semantics. When the VM dropped errors beyond its 32, what it
@@ -74,7 +82,7 @@ bool sameDecision(const DecisionView& vm, const DecisionView& ref) {
   return std::includes(b.begin(), b.end(), a.begin(), a.end());
 }
 
-Outcome judge(const GenProgram& prog, const std::vector<json>& inputs) {
+Outcome judge(const GenProgram& prog, const std::vector<json>& inputs, Coverage* cov = nullptr) {
   Outcome o;
   std::string text = prog.render();
   Compiled c = compile(text);
@@ -101,7 +109,12 @@ Outcome judge(const GenProgram& prog, const std::vector<json>& inputs) {
       return o;
     }
     DecisionView vmView = view(*c.bundle, run.d);
-    DecisionView loadedView = view(*loaded, evaluate(*loaded, in).d);
+    // The loaded bundle, evaluated with a trace as `--explain` does (a different path in the VM:
+    // no reuse of product-independent runs), and its explanation rendered.
+    mandate::vm::Trace trace;
+    Run traced = evaluate(*loaded, in, false, &trace);
+    DecisionView loadedView = view(*loaded, traced.d);
+    (void)mandate::vm::decisionJson(*loaded, traced.d, &trace);
     DecisionView ref = interpret(*c.program, in);
     std::string a = render(c.bundle->schema, ids, vmView), b = render(c.bundle->schema, ids, ref);
     if (!sameDecision(vmView, ref)) {
@@ -115,7 +128,19 @@ Outcome judge(const GenProgram& prog, const std::vector<json>& inputs) {
       o.detail = "request: " + in.dump() + "\n" + lineDiff(a, render(c.bundle->schema, ids, loadedView));
       return o;
     }
+    if (cov != nullptr) {
+      if (!vmView.errors.empty()) ++cov->requestsWithErrors;
+      for (const auto& e : vmView.errors) ++cov->errorsByKind[static_cast<int>(e.error)];
+      for (auto o2 : vmView.outcome) cov->firedRules += o2 == mandate::vm::Outcome::Fired;
+      for (const auto& cell : vmView.cells) {
+        cov->permittedCells += cell.permitted && !cell.denied;
+        cov->deniedCells += cell.denied;
+        for (const auto& l : cell.limits) cov->limitedCells += l.has_value();
+      }
+    }
   }
+  if (cov != nullptr)
+    for (const auto& r : c.bundle->rules) cov->perProductRules += r.productDependent;
   return o;
 }
 
@@ -227,13 +252,14 @@ TEST_CASE("differential: compiler + VM agree with the reference interpreter on r
   MESSAGE("differential seed " << seed << " (MANDATE_DIFF_SEED), " << cases << " policies x " << kInputsPerPolicy
                                << " requests (MANDATE_DIFF_CASES)");
   auto start = std::chrono::steady_clock::now();
-  std::size_t pairs = 0, rejected = 0, failures = 0, rules = 0, errored = 0;
+  std::size_t pairs = 0, rejected = 0, failures = 0, rules = 0;
+  Coverage cov;
   for (std::size_t i = 0; i < cases && failures < 3; ++i) {
     Generator g(caseSeed(seed, i));
     GenProgram prog = g.program();
     std::vector<json> inputs;
     for (std::size_t k = 0; k < kInputsPerPolicy; ++k) inputs.push_back(g.input(prog));
-    Outcome o = judge(prog, inputs);
+    Outcome o = judge(prog, inputs, &cov);
     if (o.verdict == Verdict::Rejected) {
       ++rejected;
       continue;
@@ -250,20 +276,24 @@ TEST_CASE("differential: compiler + VM agree with the reference interpreter on r
     }
     pairs += inputs.size();
     rules += prog.ruleCount();
-    // How often evaluation errors were part of what was compared (fail-closed paths).
-    Compiled c = compile(prog.render());
-    for (const auto& in : inputs)
-      if (evaluate(*c.bundle, in).d.errorCount > 0) ++errored;
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  MESSAGE(pairs << " policy/request pairs agreed (" << rules << " rules; " << errored
-                << " requests with evaluation errors); " << rejected << " policies rejected for constant overflow; "
-                << secs << " s");
+  MESSAGE(pairs << " policy/request pairs agreed (" << rules << " rules, " << cov.perProductRules
+                << " of them per product class); " << rejected << " policies rejected for constant overflow; " << secs
+                << " s\nexercised: " << cov.firedRules << " rules fired, " << cov.permittedCells << " cells permitted, "
+                << cov.deniedCells << " denied, " << cov.limitedCells << " limit values; " << cov.requestsWithErrors
+                << " requests with evaluation errors (absent " << cov.errorsByKind[1] << ", no now " << cov.errorsByKind[2]
+                << ", overflow " << cov.errorsByKind[3] << ", division by zero " << cov.errorsByKind[4] << ")");
   CHECK(failures == 0);
   if (failures == 0 && cases >= kDefaultCases) {
     CHECK(pairs >= 10'000);
     CHECK(rejected * 20 < cases);  // the generator produces compilable policies
-    CHECK(errored * 10 > pairs);    // and exercises failing closed
+    // Every path is exercised: failing closed on each kind of error, rules per product class.
+    CHECK(cov.requestsWithErrors * 10 > pairs);
+    for (int k = 1; k < 5; ++k) CHECK(cov.errorsByKind[k] > 20);
+    CHECK(cov.perProductRules * 20 > rules);
+    CHECK(cov.permittedCells > pairs);
+    CHECK(cov.deniedCells > pairs);
   }
 }
 

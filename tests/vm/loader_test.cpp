@@ -10,6 +10,7 @@
 
 #include "bytecode/disasm.h"
 #include "support.h"
+#include "vm/report.h"
 
 namespace {
 
@@ -80,6 +81,8 @@ void exercise(const bundle::Bundle& b) {
     vm::Trace trace;
     Run r = evaluate(b, in, false, &trace);
     (void)summary(b, r.d);
+    (void)vm::decisionText(b, r.d, &trace);
+    (void)vm::decisionJson(b, r.d, &trace);
   }
   (void)bc::disassemble(b);
 }

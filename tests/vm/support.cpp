@@ -69,11 +69,10 @@ std::unique_ptr<bundle::Bundle> roundTrip(bundle::Bundle& b, std::string* bytes,
 
 Run evaluate(const bundle::Bundle& b, const nlohmann::json& input, bool requireAll, vm::Trace* trace) {
   Run r;
-  vm::Frame frame;
   vm::FrameOptions fo;
   fo.requireAll = requireAll;
-  vm::fillFrame(b.schema, input, frame, r.frameErrors, fo);
-  vm::evaluate(b, frame, r.d, trace);
+  vm::fillFrame(b.schema, input, r.frame, r.frameErrors, fo);
+  vm::evaluate(b, r.frame, r.d, trace);
   return r;
 }
 

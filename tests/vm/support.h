@@ -53,6 +53,7 @@ std::unique_ptr<mandate::bundle::Bundle> roundTrip(mandate::bundle::Bundle& b, s
                                                    std::string* error = nullptr);
 
 struct Run {
+  mandate::vm::Frame frame;  // kept: a trace's values point into it
   mandate::vm::Decision d;
   std::vector<std::string> frameErrors;
 };

@@ -92,6 +92,10 @@ const PoolAttr kPool[] = {
     {"risk", "flag", "bool", T::Bool, false, false},
     {"risk", "since", "time", T::Time, false, false},
     {"risk", "big", "int", T::Int, false, false},
+    {"subject", "tiers", "set<int>", T::Int, true, false},
+    {"risk", "levels", "set<decimal>", T::Dec, true, false},
+    {"request", "ips", "set<ip>", T::Ip, true, false},
+    {"request", "windows", "set<duration>", T::Dur, true, false},
 };
 
 const char* kConsts = R"(const K_INT = 7
@@ -312,9 +316,11 @@ NodePtr Generator::genArith(T t, int depth) {
   }
 }
 
-NodePtr Generator::genMatch(T result, int depth) {
+NodePtr Generator::genMatchOn(const std::string& subject, T result, int depth) { return genMatch(result, depth, subject); }
+
+NodePtr Generator::genMatch(T result, int depth, const std::string& forced) {
   // Subject: an int, a Category or a product class.
-  int kind = static_cast<int>(below(3));
+  int kind = forced.empty() ? static_cast<int>(below(3)) : 2;
   std::vector<std::string> pool;
   NodePtr subject;
   if (kind == 0) {
@@ -324,7 +330,7 @@ NodePtr Generator::genMatch(T result, int depth) {
     subject = gen(T::Cat, depth - 1);
     pool.assign(std::begin(kCategories), std::end(kCategories));
   } else {
-    subject = gen(T::PC, depth - 1);
+    subject = forced.empty() ? gen(T::PC, depth - 1) : make(T::PC, forced);
     pool = prog_->products;
   }
   std::shuffle(pool.begin(), pool.end(), rng_);
@@ -400,8 +406,34 @@ NodePtr Generator::genIn(int depth) {
   return make(T::Bool, fmt, std::move(kids));
 }
 
+NodePtr Generator::genProductTest(int depth) {
+  const char* op = chance(30) ? " not in " : " in ";
+  switch (below(5)) {
+    case 0:
+    case 1: {
+      std::string set;
+      for (const auto& pr : prog_->products)
+        if (chance(40)) set += (set.empty() ? "" : ", ") + pr;
+      return make(T::Bool, std::string("(product") + op + "{" + set + "})");
+    }
+    case 2: {
+      auto sets = attrsOf(T::PC, true);
+      if (!sets.empty()) return make(T::Bool, std::string("(product") + op + pick(sets)->ref() + ")");
+      return make(T::Bool, "(product == " + pick(prog_->products) + ")");
+    }
+    case 3: return make(T::Bool, std::string("(product") + (chance(50) ? " == " : " != ") + "$0)", list(gen(T::PC, depth - 1)));
+    default:
+      // A leading product test followed by more conditions (the compiler splits these).
+      return make(T::Bool, "($0 and $1)", list(genProductTest(depth - 1), genBool(depth - 1)));
+  }
+}
+
 NodePtr Generator::genBool(int depth) {
   static const char* ordOps[] = {"<", "<=", ">", ">="};
+  if (productOk_ && chance(25)) {
+    if (chance(50)) return genProductTest(depth);
+    return make(T::Bool, "($0 and $1)", list(genBool(depth - 1), genProductTest(depth - 1)));
+  }
   int r = static_cast<int>(below(100));
   if (r < 22) {
     static const T ord[] = {T::Int, T::Dec, T::Dur, T::Time};
@@ -533,7 +565,8 @@ GenProgram Generator::program() {
           T t = r.limit == std::string("lev") ? (chance(20) ? T::Int : T::Dec)
                 : r.limit == std::string("notional") ? T::Int
                                                     : T::Dur;
-          r.value = gen(t, vd);
+          // Values by product class: `match product { ... }`.
+          r.value = productOk_ && chance(30) ? genMatchOn("product", t, vd + 1) : gen(t, vd);
           break;
         }
         case GenRule::RequireAal: r.value = gen(T::Int, vd > 1 ? 1 : vd); break;

@@ -83,7 +83,9 @@ class Generator {
   NodePtr literal(T t);
   NodePtr genBool(int depth);
   NodePtr genIn(int depth);
-  NodePtr genMatch(T result, int depth);
+  NodePtr genMatch(T result, int depth, const std::string& forced = "");
+  NodePtr genMatchOn(const std::string& subject, T result, int depth);
+  NodePtr genProductTest(int depth);
   NodePtr genArith(T t, int depth);
   std::vector<const GenAttr*> attrsOf(T t, bool set) const;
   std::string target(bool allowNone, bool& productOk);
