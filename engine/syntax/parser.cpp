@@ -44,7 +44,7 @@ std::string describeToken(const antlr4::Token* t) {
 std::string describeExpected(const antlr4::misc::IntervalSet& set, const antlr4::dfa::Vocabulary& vocab) {
   std::vector<std::string> names;
   for (auto t : set.toList()) {
-    if (t == antlr4::Token::EOF) {
+    if (t == static_cast<decltype(t)>(antlr4::Token::EOF)) {
       names.push_back("end of file");
       continue;
     }

@@ -177,7 +177,7 @@ class Filler {
  private:
   const Schema& s_;
   Frame& f_;
-  std::vector<std::string>& errors_;
+  [[maybe_unused]] std::vector<std::string>& errors_;  // not used yet (clang: -Wunused-private-field)
 };
 
 }  // namespace
