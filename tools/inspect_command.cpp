@@ -48,8 +48,7 @@ int runInspect(const InspectArgs& a) {
   std::cout << "constants:     " << b->constants.size() << "\n\n";
   std::cout << "rule table:\n";
   for (const auto& r : b->rules) {
-    static const char* kinds[] = {"", "permit", "deny", "limit", "require aal", "require auth_age", "cap ttl"};
-    std::cout << "  " << r.id << "  " << kinds[static_cast<int>(r.kind)] << "  " << r.file << ":" << r.line << ":" << r.col;
+    std::cout << "  " << r.id << "  " << bundle::ruleKindName(r.kind) << "  " << r.file << ":" << r.line << ":" << r.col;
     if (!r.reason.empty()) std::cout << "  \"" << r.reason << "\"";
     if (!r.cite.empty()) std::cout << "  [" << r.cite << "]";
     std::cout << "\n";

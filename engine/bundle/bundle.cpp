@@ -5,6 +5,18 @@
 
 namespace mandate::bundle {
 
+const char* ruleKindName(RuleKind k) {
+  switch (k) {
+    case RuleKind::Permit: return "permit";
+    case RuleKind::Deny: return "deny";
+    case RuleKind::Limit: return "limit";
+    case RuleKind::RequireAal: return "require aal";
+    case RuleKind::RequireAuthAge: return "require auth_age";
+    case RuleKind::CapTtl: return "cap ttl";
+  }
+  return "?";
+}
+
 std::string countryText(std::int64_t v) {
   return std::string{static_cast<char>((v >> 8) & 0xFF), static_cast<char>(v & 0xFF)};
 }

@@ -50,6 +50,9 @@ struct Constant {
 
 enum class RuleKind : std::uint8_t { Permit = 1, Deny = 2, Limit = 3, RequireAal = 4, RequireAuthAge = 5, CapTtl = 6 };
 
+// The rule kind as written in policies: "permit", "require aal", "cap ttl", ...
+const char* ruleKindName(RuleKind k);
+
 struct Rule {
   RuleKind kind = RuleKind::Permit;
   std::string id;      // policy.label or policy.N

@@ -8,40 +8,11 @@
 namespace mandate::bc {
 namespace {
 
-const char* typeName(TypeKind k) {
-  switch (k) {
-    case TypeKind::Bool: return "bool";
-    case TypeKind::Int: return "int";
-    case TypeKind::Decimal: return "decimal";
-    case TypeKind::String: return "string";
-    case TypeKind::Country: return "country";
-    case TypeKind::Region: return "region";
-    case TypeKind::Ip: return "ip";
-    case TypeKind::Cidr: return "cidr";
-    case TypeKind::Time: return "time";
-    case TypeKind::Duration: return "duration";
-    case TypeKind::Enum: return "enum";
-    default: return "?";
-  }
-}
-
 std::string cidrText(const bundle::Cidr& c) {
   bool v4 = c.hi == 0 && (c.lo >> 32) == 0xFFFF && c.prefix >= 96;
   bundle::Value ip{static_cast<std::int64_t>(c.hi), static_cast<std::int64_t>(c.lo)};
   Schema none;
   return vm::formatValue(none, Type::of(TypeKind::Ip), ip) + "/" + std::to_string(v4 ? c.prefix - 96 : c.prefix);
-}
-
-std::string kind(bundle::RuleKind k) {
-  switch (k) {
-    case bundle::RuleKind::Permit: return "permit";
-    case bundle::RuleKind::Deny: return "deny";
-    case bundle::RuleKind::Limit: return "limit";
-    case bundle::RuleKind::RequireAal: return "require aal";
-    case bundle::RuleKind::RequireAuthAge: return "require auth_age";
-    case bundle::RuleKind::CapTtl: return "cap ttl";
-  }
-  return "?";
 }
 
 }  // namespace
@@ -58,7 +29,7 @@ std::string describeConstant(const bundle::Bundle& b, std::size_t i) {
       return out + buf;
     }
     case bundle::ConstKind::Set: {
-      std::string out = std::string("set<") + typeName(c.set.elem) + "> {";
+      std::string out = std::string("set<") + typeKindName(c.set.elem) + "> {";
       std::size_t n = 0;
       if (c.set.elem == TypeKind::Cidr) {
         for (auto& cd : c.set.cidrs) out += (n++ ? ", " : "") + cidrText(cd);
@@ -75,7 +46,7 @@ std::string describeConstant(const bundle::Bundle& b, std::size_t i) {
     }
     case bundle::ConstKind::Scalar:
       if (c.type == TypeKind::Enum) return "enum #" + std::to_string(c.scalar.a);
-      return std::string(typeName(c.type)) + " " + vm::formatValue(b.schema, Type::of(c.type), c.scalar);
+      return std::string(typeKindName(c.type)) + " " + vm::formatValue(b.schema, Type::of(c.type), c.scalar);
   }
   return "?";
 }
@@ -112,7 +83,7 @@ std::string disassemble(const bundle::Bundle& b) {
     }
   };
   for (const auto& r : b.rules) {
-    out += "\nrule " + r.id + "  (" + kind(r.kind) + ", " + r.file + ":" + std::to_string(r.line) + ")";
+    out += "\nrule " + r.id + "  (" + bundle::ruleKindName(r.kind) + ", " + r.file + ":" + std::to_string(r.line) + ")";
     if (r.productDependent) out += "  per product class";
     out += "\n  target:";
     for (std::size_t a = 0; a < r.target.size(); ++a) {

@@ -47,8 +47,7 @@ std::size_t Schema::productCount() const {
   return productsEnum < 0 ? 0 : enums[productsEnum].values.size();
 }
 
-namespace {
-const char* scalarName(TypeKind k) {
+const char* typeKindName(TypeKind k) {
   switch (k) {
     case TypeKind::Bool: return "bool";
     case TypeKind::Int: return "int";
@@ -61,15 +60,16 @@ const char* scalarName(TypeKind k) {
     case TypeKind::Time: return "time";
     case TypeKind::Duration: return "duration";
     case TypeKind::EmptySet: return "empty set";
+    case TypeKind::Enum: return "enum";
+    case TypeKind::Set: return "set";
     default: return "?";
   }
 }
-}  // namespace
 
 std::string Schema::typeName(const Type& t) const {
   auto one = [&](TypeKind k, int e) -> std::string {
     if (k == TypeKind::Enum) return e >= 0 && e < static_cast<int>(enums.size()) ? enums[e].name : "enum";
-    return scalarName(k);
+    return typeKindName(k);
   };
   if (t.kind == TypeKind::Set) return "set<" + one(t.elem, t.enumId) + ">";
   return one(t.kind, t.enumId);

@@ -35,6 +35,9 @@ struct LimitInfo {
 inline constexpr std::string_view kSections[] = {"subject", "client", "request", "risk"};
 inline constexpr std::size_t kMaxProductClasses = 64;  // one 64-bit mask per action
 
+// "int", "country", ... ("enum" and "set" without their parameters).
+const char* typeKindName(TypeKind k);
+
 struct Schema {
   bool present = false;
   std::vector<EnumInfo> enums;

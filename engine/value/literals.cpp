@@ -386,4 +386,46 @@ std::string formatDuration(std::int64_t ms) {
   return out;
 }
 
+namespace {
+constexpr __int128 kUnit = pow10(Decimal::kScale);
+constexpr __int128 kDecimalMax = pow10(38);
+}  // namespace
+
+bool mulDecimal(__int128 x, __int128 y, __int128& out) {
+  // x*y/10^18 without overflowing: split x into whole and fraction.
+  __int128 hi = x / kUnit, lo = x % kUnit;
+  __int128 a;
+  if (__builtin_mul_overflow(hi, y, &a)) return false;
+  __int128 b = lo * (y / kUnit) + (lo * (y % kUnit)) / kUnit;
+  if (__builtin_add_overflow(a, b, &out)) return false;
+  return out <= kDecimalMax && out >= -kDecimalMax;
+}
+
+bool divDecimal(__int128 x, __int128 y, __int128& out) {
+  if (y == 0) return false;
+  __int128 q = x / y, rem = x % y;
+  if (q > kDecimalMax / kUnit || q < -kDecimalMax / kUnit) return false;
+  // The 18 fractional digits of |rem| / |y| by long division. |rem| < |y| <= 10^38, so 10 * |rem|
+  // may not fit even unsigned: each digit is counted by adding |rem| ten times, reducing as we go
+  // (the running value stays below 2 * |y| < 2^128).
+  using U = unsigned __int128;
+  U r = rem < 0 ? U(0) - U(rem) : U(rem), d = y < 0 ? U(0) - U(y) : U(y);
+  __int128 frac = 0;
+  for (int k = 0; k < Decimal::kScale; ++k) {
+    U acc = 0;
+    int digit = 0;
+    for (int i = 0; i < 10; ++i) {
+      acc += r;
+      if (acc >= d) {
+        acc -= d;
+        ++digit;
+      }
+    }
+    frac = frac * 10 + digit;
+    r = acc;
+  }
+  out = q * kUnit + ((rem < 0) != (y < 0) ? -frac : frac);
+  return out <= kDecimalMax && out >= -kDecimalMax;
+}
+
 }  // namespace mandate::lit

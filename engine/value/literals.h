@@ -31,6 +31,12 @@ bool isRegion(std::string_view code, std::string& why);  // ISO 3166-2 shape: co
 const char* const* countryCodes(std::size_t& count);
 
 std::string toString(const Decimal& d);
+
+// Exact decimal arithmetic on units of 10^-18, results within +-10^38. Both truncate toward zero
+// at 18 places and return false on overflow; divDecimal also on a zero divisor. Shared by
+// constant folding and the VM so compile-time and run-time results cannot differ.
+bool mulDecimal(__int128 x, __int128 y, __int128& out);
+bool divDecimal(__int128 x, __int128 y, __int128& out);
 // Milliseconds in the language's own notation: 15m, 1h30m, 500ms, 0s.
 std::string formatDuration(std::int64_t ms);
 

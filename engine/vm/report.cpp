@@ -21,17 +21,6 @@ const bundle::DebugEntry* debugAt(const bundle::Bundle& b, std::uint32_t pc) {
   return it != b.debug.end() && it->pc == pc ? &*it : nullptr;
 }
 
-const char* kindName(bundle::RuleKind k) {
-  switch (k) {
-    case bundle::RuleKind::Permit: return "permit";
-    case bundle::RuleKind::Deny: return "deny";
-    case bundle::RuleKind::Limit: return "limit";
-    case bundle::RuleKind::RequireAal: return "require aal";
-    case bundle::RuleKind::RequireAuthAge: return "require auth_age";
-    case bundle::RuleKind::CapTtl: return "cap ttl";
-  }
-  return "?";
-}
 
 const char* outcomeName(Outcome o) {
   switch (o) {
@@ -113,7 +102,7 @@ nlohmann::json decisionJson(const bundle::Bundle& b, const Decision& d, const Tr
     for (std::uint32_t i = 0; i < b.rules.size(); ++i) {
       const auto& r = b.rules[i];
       rules.push_back({{"rule", r.id},
-                       {"kind", kindName(r.kind)},
+                       {"kind", bundle::ruleKindName(r.kind)},
                        {"outcome", outcomeName(d.outcome[i])},
                        {"source", r.file + ":" + std::to_string(r.line) + ":" + std::to_string(r.col)},
                        {"reason", r.reason},
@@ -166,7 +155,7 @@ std::string decisionText(const bundle::Bundle& b, const Decision& d, const Trace
     out += "explanation:\n";
     for (std::uint32_t i = 0; i < b.rules.size(); ++i) {
       const auto& r = b.rules[i];
-      out += "  " + r.id + " (" + r.file + ":" + std::to_string(r.line) + ") " + kindName(r.kind) + ": " +
+      out += "  " + r.id + " (" + r.file + ":" + std::to_string(r.line) + ") " + bundle::ruleKindName(r.kind) + ": " +
              outcomeName(d.outcome[i]) + (r.reason.empty() ? "" : " — " + r.reason) + "\n";
       for (const auto& line : explainRule(b, *trace, i)) out += "      " + line + "\n";
     }

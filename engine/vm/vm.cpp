@@ -1,5 +1,7 @@
 #include "vm/vm.h"
 
+#include "value/literals.h"
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -24,43 +26,6 @@ struct RunResult {
 bool strEq(const Value& x, const Value& y) {
   return x.b == y.b && (x.b == 0 || std::memcmp(reinterpret_cast<const void*>(x.a), reinterpret_cast<const void*>(y.a),
                                                 static_cast<std::size_t>(x.b)) == 0);
-}
-
-bool decMul(__int128 x, __int128 y, __int128& out) {
-  // x*y/scale without overflowing: split x into whole and fraction.
-  __int128 hi = x / kScale, lo = x % kScale;
-  __int128 a;
-  if (__builtin_mul_overflow(hi, y, &a)) return false;
-  __int128 b = lo * (y / kScale) + (lo * (y % kScale)) / kScale;
-  if (__builtin_add_overflow(a, b, &out)) return false;
-  return out <= kDecMax && out >= -kDecMax;
-}
-
-bool decDiv(__int128 x, __int128 y, __int128& out) {
-  if (y == 0) return false;
-  __int128 q = x / y, rem = x % y;
-  if (q > kDecMax / kScale || q < -kDecMax / kScale) return false;
-  // The 18 fractional digits of |rem| / |y| by long division. |rem| < |y| <= 10^38, so 10 * |rem|
-  // may not fit even unsigned: each digit is counted by adding |rem| ten times, reducing as we go
-  // (the running value stays below 2 * |y| < 2^128).
-  using U = unsigned __int128;
-  U r = rem < 0 ? U(0) - U(rem) : U(rem), d = y < 0 ? U(0) - U(y) : U(y);
-  __int128 frac = 0;
-  for (int k = 0; k < 18; ++k) {
-    U acc = 0;
-    int digit = 0;
-    for (int i = 0; i < 10; ++i) {
-      acc += r;
-      if (acc >= d) {
-        acc -= d;
-        ++digit;
-      }
-    }
-    frac = frac * 10 + digit;
-    r = acc;
-  }
-  out = q * kScale + ((rem < 0) != (y < 0) ? -frac : frac);
-  return out <= kDecMax && out >= -kDecMax;
 }
 
 bool inSet(const bundle::SetData& set, const Value& x) {
@@ -229,13 +194,13 @@ RunResult run(const bundle::Bundle& b, const Frame& in, std::uint32_t pc, std::i
         bool ok = true;
         if (ins.op == Op::ADD_D) ok = !__builtin_add_overflow(x, y, &z) && z <= kDecMax && z >= -kDecMax;
         if (ins.op == Op::SUB_D) ok = !__builtin_sub_overflow(x, y, &z) && z <= kDecMax && z >= -kDecMax;
-        if (ins.op == Op::MUL_D) ok = decMul(x, y, z);
+        if (ins.op == Op::MUL_D) ok = lit::mulDecimal(x, y, z);
         if (ins.op == Op::DIV_D) {
           if (y == 0) {
             r.error = EvalError::DivideByZero;
             goto fail;
           }
-          ok = decDiv(x, y, z);
+          ok = lit::divDecimal(x, y, z);
         }
         if (!ok) {
           r.error = EvalError::Overflow;

@@ -120,7 +120,7 @@ static std::optional<ConstValue> foldExpr(const ast::Expr& e, FoldError& err) {
         if (!a || !b) return std::nullopt;
         ConstValue c;
         c.kind = TypeKind::Decimal;
-        __int128 x = a->units, y = b->units, scale = lit::Decimal::fromInt(1).units;
+        __int128 x = a->units, y = b->units;
         switch (e.binop) {
           case B::Add:
           case B::Sub:
@@ -130,48 +130,22 @@ static std::optional<ConstValue> foldExpr(const ast::Expr& e, FoldError& err) {
               return std::nullopt;
             }
             break;
-          case B::Mul: {
-            // (x/scale)*(y/scale)*scale = x*y/scale; split to stay in range.
-            __int128 hi = x / scale, lo = x % scale;
-            if (hi != 0 && (y > kDecMax / (hi < 0 ? -hi : hi) || y < -kDecMax / (hi < 0 ? -hi : hi))) {
+          case B::Mul:
+            if (!lit::mulDecimal(x, y, c.d.units)) {
               err = FoldError::Overflow;
               return std::nullopt;
             }
-            c.d.units = hi * y + (lo * (y / scale)) + (lo * (y % scale)) / scale;
             break;
-          }
-          case B::Div: {
+          case B::Div:
             if (y == 0) {
               err = FoldError::DivideByZero;
               return std::nullopt;
             }
-            __int128 q = x / y, rem = x % y;
-            // q*scale + rem*scale/y, computed digit by digit to avoid overflow.
-            if (q > kDecMax / scale || q < -kDecMax / scale) {
+            if (!lit::divDecimal(x, y, c.d.units)) {
               err = FoldError::Overflow;
               return std::nullopt;
             }
-            // Fractional digits of |rem| / |y|, each counted by adding |rem| ten times: 10 * |rem|
-            // may not fit in 128 bits when |y| is near 10^38.
-            using U = unsigned __int128;
-            U r = rem < 0 ? U(0) - U(rem) : U(rem), d = y < 0 ? U(0) - U(y) : U(y);
-            __int128 frac = 0;
-            for (int k = 0; k < lit::Decimal::kScale; ++k) {
-              U acc = 0;
-              int digit = 0;
-              for (int i = 0; i < 10; ++i) {
-                acc += r;
-                if (acc >= d) {
-                  acc -= d;
-                  ++digit;
-                }
-              }
-              frac = frac * 10 + digit;
-              r = acc;
-            }
-            c.d.units = q * scale + ((rem < 0) != (y < 0) ? -frac : frac);
             break;
-          }
           default: break;
         }
         if (decOverflow(c.d.units)) {
