@@ -1,0 +1,89 @@
+#pragma once
+// JOSE on OpenSSL EVP: strict base64url, keys (JWK / PEM), JWS compact sign and verify.
+// Only ES256, EdDSA (Ed25519) and PS256 exist here: `none` and HS* cannot even be named, so an
+// algorithm-confusion attack has nothing to confuse. Every function reports failure through its
+// return value and an error string; nothing throws.
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace mandate::jose {
+
+// RFC 4648 §5 without padding. Decoding is strict: only the url-safe alphabet, no '=' padding,
+// no whitespace, length % 4 != 1, and the unused trailing bits must be zero (one encoding per
+// byte string).
+std::string b64urlEncode(std::string_view bytes);
+bool b64urlDecode(std::string_view text, std::string& out);
+
+enum class Alg { ES256, EdDSA, PS256 };
+std::optional<Alg> algFromName(std::string_view name);  // exact, case-sensitive
+const char* algName(Alg a);
+
+// A public or private key. Copyable (shares the EVP_PKEY).
+class Key {
+ public:
+  // EC P-256 for ES256, Ed25519 for EdDSA, RSA-3072 for PS256.
+  static std::optional<Key> generate(Alg alg, std::string& error);
+  // A public JWK (kty EC/crv P-256, OKP/crv Ed25519, RSA >= 2048 bits). Refuses private members
+  // ("d", "p", ...), symmetric keys (kty oct), unknown kty/crv, points not on the curve.
+  static std::optional<Key> fromPublicJwk(const nlohmann::json& jwk, std::string& error);
+  // PKCS#8 private key or SubjectPublicKeyInfo public key, PEM.
+  static std::optional<Key> fromPem(std::string_view pem, std::string& error);
+
+  Alg alg() const { return alg_; }      // the one algorithm this key is used with
+  bool hasPrivate() const { return private_; }
+  std::string privatePem() const;       // PKCS#8; empty for a public key
+  std::string publicPem() const;
+  nlohmann::json publicJwk() const;     // the required members only (kty, crv, x, y / n, e)
+  std::string thumbprint() const;       // RFC 7638, SHA-256, base64url
+  EVP_PKEY* evp() const { return key_.get(); }
+
+ private:
+  std::shared_ptr<EVP_PKEY> key_;
+  Alg alg_ = Alg::ES256;
+  bool private_ = false;
+};
+
+// A parsed, not yet verified, compact JWS.
+struct Jws {
+  nlohmann::json header;   // a JSON object
+  std::string payload;     // decoded bytes
+  std::string signingInput;  // "<b64 header>.<b64 payload>"
+  std::string signature;   // decoded bytes
+};
+
+// Strict parse: exactly three parts, strict base64url, header a JSON object with a string
+// "alg", no "crit" we do not understand, size <= maxBytes.
+std::optional<Jws> parse(std::string_view compact, std::string& error, std::size_t maxBytes = 16384);
+
+// Verifies `jws` with `key`: header alg must be in `allowed` AND equal key.alg(); ES256
+// signatures are 64-byte R||S (RFC 7518 §3.4), PS256 uses salt length 32 (= hash length).
+bool verify(const Jws& jws, const Key& key, std::span<const Alg> allowed, std::string& error);
+
+// Signs: header = {"alg": key.alg(), plus `extraHeader` members (typ, kid, ...)}.
+std::optional<std::string> sign(const nlohmann::json& extraHeader, std::string_view payload, const Key& key,
+                                std::string& error);
+
+// Fast path for the token endpoint: signs with a header already encoded once per key.
+// signingInputPrefix = b64url(header) + "."; returns prefix + b64url(payload) + "." + b64url(sig).
+std::optional<std::string> signWithEncodedHeader(std::string_view encodedHeaderWithDot, std::string_view payload,
+                                                 const Key& key, std::string& error);
+
+// A JWK Set: {"keys":[...]}; members without a usable public key are reported as errors.
+struct JwkEntry {
+  std::string kid;  // may be empty
+  Key key;
+};
+std::optional<std::vector<JwkEntry>> parseJwks(const nlohmann::json& jwks, std::string& error);
+
+std::string sha256(std::string_view bytes);            // raw 32 bytes
+std::string randomBytes(std::size_t n);                // CSPRNG (RAND_bytes); aborts never: empty on failure
+bool constantTimeEqual(std::string_view a, std::string_view b);
+
+}  // namespace mandate::jose
