@@ -103,6 +103,9 @@ class Store {
   virtual bool isRefreshLive(const std::string& tokenHash, std::int64_t nowMs) = 0;  // unused, unrevoked, unexpired
   virtual void revokeRefresh(const std::string& tokenHash) = 0;  // revokes its family
   virtual void revokeFamily(const std::string& familyId) = 0;
+  // True once the family was revoked (revokeRefresh, revokeFamily, or a Reused consume): the
+  // introspection endpoint then reports the family's access tokens inactive too.
+  virtual bool isFamilyRevoked(const std::string& familyId) = 0;
 
   // Single-use client assertion ids (RFC 7523 §3 jti): false if (clientId, jti) was seen and
   // has not expired; expired entries are purged.

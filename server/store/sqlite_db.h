@@ -1,0 +1,98 @@
+#pragma once
+// Thin RAII layer over the SQLite C API: one connection, its cached prepared statements, and
+// write transactions. Every failure becomes a StoreError naming the operation and SQLite's
+// message. A Connection is used by one thread at a time (the pool hands it out), so it is opened
+// without SQLite's per-connection mutex.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "store/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace mandate::store::sqlite {
+
+// Throws StoreError("store: <op>: <what>: <sqlite message> (<code name>)").
+[[noreturn]] void fail(sqlite3* db, int rc, std::string_view op, std::string_view what);
+
+class Connection {
+ public:
+  // Opens `path` (creating it if needed) and applies the per-connection settings: WAL, synchronous=FULL,
+  // foreign_keys=ON, busy timeout, defensive mode. Throws StoreError (e.g. the file is not a database).
+  explicit Connection(const std::string& path);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  sqlite3* handle() const { return db_; }
+
+  // The public Store method being served, for error messages.
+  void setOperation(const char* op) { op_ = op; }
+  const char* operation() const { return op_; }
+
+  // A cached prepared statement for `sql`, keyed by the address of the text: pass string literals
+  // or other static strings only.
+  sqlite3_stmt* statement(const char* sql);
+
+  // Runs one or more statements without results (migrations, pragmas). `what` names it in errors
+  // (default: the start of the text).
+  void exec(const char* sql, const char* what = nullptr);
+
+  // True when no transaction is open; a connection left inside one is not reused.
+  bool idle() const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  const char* op_ = "open";
+  std::unordered_map<const char*, sqlite3_stmt*> cache_;
+};
+
+// One use of a cached statement: binds parameters, steps, reads columns, and resets the statement
+// (clearing its bindings) when it goes out of scope.
+class Stmt {
+ public:
+  Stmt(Connection& c, const char* sql);
+  ~Stmt();
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  // Parameters are 1-based, as in SQL (?1, ?2...). Text is copied.
+  Stmt& bind(int index, std::string_view text);
+  Stmt& bind(int index, std::int64_t value);
+
+  bool step();  // true: a row is available; false: done
+  void run();   // steps a statement that returns no rows
+
+  std::string text(int col) const;
+  std::int64_t int64(int col) const;
+  bool isNull(int col) const;
+
+ private:
+  Connection& c_;
+  sqlite3_stmt* s_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT. IMMEDIATE takes the write lock up front (waiting up to the busy
+// timeout for other writers, in this process or another) so a read-then-write sequence inside the
+// transaction cannot be interleaved with another writer and never fails with a lock upgrade error.
+// Rolled back on destruction unless committed.
+class WriteTx {
+ public:
+  explicit WriteTx(Connection& c);
+  ~WriteTx();
+  WriteTx(const WriteTx&) = delete;
+  WriteTx& operator=(const WriteTx&) = delete;
+  void commit();
+
+ private:
+  Connection& c_;
+  bool open_ = true;
+};
+
+// Number of rows changed by the last INSERT/UPDATE/DELETE on the connection.
+std::int64_t changes(const Connection& c);
+
+}  // namespace mandate::store::sqlite
