@@ -319,6 +319,14 @@ class SqliteStore final : public Store {
     tx.commit();
   }
 
+  // A purged family (past its absolute lifetime) reads as not revoked: its tokens are all expired.
+  bool isFamilyRevoked(const std::string& familyId) override {
+    auto c = pool_.acquire("isFamilyRevoked");
+    Stmt q(*c, "SELECT revoked FROM refresh_families WHERE family_id = ?1");
+    q.bind(1, familyId);
+    return q.step() && q.int64(0) != 0;
+  }
+
   // ---- Assertion jtis
 
   bool recordAssertionJti(const std::string& clientId, const std::string& jti, std::int64_t expiresMs,

@@ -63,8 +63,11 @@ TEST_CASE("refresh: Ok, then reuse revokes the whole family, including tokens is
   f.st->insertRefresh(h2);
   CHECK(f.st->isRefreshLive("h2", 3'000));
 
+  CHECK_FALSE(f.st->isFamilyRevoked("fam-1"));
   RefreshToken again;
   CHECK(f.st->consumeRefresh("h1", 3'000, again) == RefreshUse::Reused);
+  CHECK(f.st->isFamilyRevoked("fam-1"));
+  CHECK_FALSE(f.st->isFamilyRevoked("fam-2"));
   CHECK(again.clientId == "bot-1");
   CHECK_FALSE(f.st->isRefreshLive("h2", 3'000));
   CHECK(f.st->consumeRefresh("h2", 3'000, out) == RefreshUse::Revoked);
@@ -111,17 +114,22 @@ TEST_CASE("refresh: revocation by token and by family; unknown tokens") {
   RefreshToken out;
   CHECK(f.st->consumeRefresh("zzz", 2'000, out) == RefreshUse::Unknown);
 
+  CHECK_FALSE(f.st->isFamilyRevoked("fam-a"));
   f.st->revokeRefresh("a1");  // revokes its family
+  CHECK(f.st->isFamilyRevoked("fam-a"));
   CHECK(f.st->consumeRefresh("a2", 2'000, out) == RefreshUse::Revoked);
   CHECK(f.st->consumeRefresh("a1", 2'000, out) == RefreshUse::Revoked);
   CHECK(f.st->isRefreshLive("b1", 2'000));
 
   f.st->revokeFamily("fam-b");
+  CHECK(f.st->isFamilyRevoked("fam-b"));
   CHECK_FALSE(f.st->isRefreshLive("b1", 2'000));
   CHECK(f.st->consumeRefresh("b1", 2'000, out) == RefreshUse::Revoked);
 
   f.st->revokeRefresh("unknown-hash");  // no-ops
   f.st->revokeFamily("unknown-family");
+  CHECK_FALSE(f.st->isFamilyRevoked("unknown-family"));
+  CHECK_FALSE(f.st->isFamilyRevoked("fam-c"));
   CHECK(f.st->consumeRefresh("c1", 2'000, out) == RefreshUse::Ok);
 }
 
