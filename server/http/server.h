@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -49,7 +50,10 @@ struct Options {
   std::chrono::milliseconds idleTimeout{60'000};   // keep-alive connection with no request
   std::chrono::milliseconds shutdownGrace{10'000}; // in-flight work gets this long on stop()
   std::size_t maxConnections = 10'000;
-  // TLS when both are set (PEM files). requireClientCert: mutual TLS (RFC 8705).
+  // TLS when both are set (PEM files). requestClientCert: mutual TLS (RFC 8705) — the server
+  // asks for a client certificate but never requires one. Without tlsClientCaFile any
+  // certificate is accepted (self-signed certificate binding: the handler checks the
+  // thumbprint); with it, a presented certificate must chain to that CA or the handshake fails.
   std::string tlsCertFile, tlsKeyFile, tlsClientCaFile;
   bool requestClientCert = false;
 };
@@ -66,6 +70,7 @@ class Server {
   std::uint16_t port() const;  // the bound port
   // Graceful: stop accepting, let in-flight requests finish (up to shutdownGrace), close idle
   // connections, join the threads. Safe to call from a signal-watching thread; idempotent.
+  // Must not be called from a handler running on a worker thread (it joins them).
   void stop();
   void wait();  // blocks until stopped
 

@@ -1,0 +1,505 @@
+// The HTTP front end against real sockets: framing, limits, timeouts, asynchronous answers,
+// shutdown. Malformed input is sent with a raw socket client.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "http/server.h"
+#include "test_client.h"
+
+using namespace std::chrono_literals;
+using mandate::http::Options;
+using mandate::http::Request;
+using mandate::http::Respond;
+using mandate::http::Response;
+using mandate::http::Server;
+using mandate::http::test::RawClient;
+
+namespace {
+
+// Echoes what the server parsed, so tests can check it.
+void echo(Request&& req, Respond respond) {
+  Response r;
+  r.contentType = "text/plain";
+  r.headers.emplace_back("X-Method", req.method);
+  r.headers.emplace_back("X-Path", req.path);
+  r.headers.emplace_back("X-Query", req.query);
+  r.headers.emplace_back("X-Remote", req.remoteIp);
+  if (auto* h = req.header("x-test")) r.headers.emplace_back("X-Test-Echo", *h);
+  r.headers.emplace_back("X-Test-Count", std::to_string(req.headerCount("x-test")));
+  r.body = req.body;
+  respond(std::move(r));
+}
+
+struct Running {
+  explicit Running(Options o, mandate::http::Handler h = echo) : server(withPort0(std::move(o)), std::move(h)) {
+    std::string error;
+    REQUIRE_MESSAGE(server.start(error), error);
+  }
+  static Options withPort0(Options o) {
+    o.port = 0;
+    if (o.threads == 0) o.threads = 2;
+    return o;
+  }
+  std::uint16_t port() const { return server.port(); }
+  Server server;
+};
+
+std::string get(std::string_view path, std::string_view extra = "") {
+  return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
+}
+
+bool waitFor(const std::function<bool()>& cond, std::chrono::milliseconds within = 5s) {
+  auto deadline = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return cond();
+}
+
+}  // namespace
+
+TEST_CASE("GET and POST: request parsed, response framed") {
+  Running s({});
+  RawClient c(s.port());
+  REQUIRE(c.connected());
+  REQUIRE(c.send(get("/a/b?x=1&y=%20", "X-Test: one\r\nx-TEST: two\r\n")));
+  auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->headers["x-method"] == "GET");
+  CHECK(r->headers["x-path"] == "/a/b");
+  CHECK(r->headers["x-query"] == "x=1&y=%20");
+  CHECK(r->headers["x-test-echo"] == "one");
+  CHECK(r->headers["x-test-count"] == "2");
+  CHECK(r->headers["x-remote"] == "127.0.0.1");
+  CHECK(r->headers["content-type"] == "text/plain");
+  CHECK(r->headers["content-length"] == "0");
+  CHECK(r->headers.count("connection") == 0);
+  CHECK(r->headers.count("cache-control") == 0);
+
+  REQUIRE(c.send("POST /token HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                 "Content-Length: 27\r\n\r\ngrant_type=client_credentials"));
+  r = c.read();
+  REQUIRE(r);
+  CHECK(r->headers["x-method"] == "POST");
+  CHECK(r->body == "grant_type=client_credentia");  // exactly Content-Length bytes
+}
+
+TEST_CASE("chunked request body is decoded") {
+  Running s({});
+  RawClient c(s.port());
+  REQUIRE(c.send("POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+  auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == "hello world");
+}
+
+TEST_CASE("keep-alive: several requests on one connection; Connection: close honoured") {
+  Running s({});
+  RawClient c(s.port());
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(c.send(get("/n" + std::to_string(i))));
+    auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->headers["x-path"] == "/n" + std::to_string(i));
+  }
+  CHECK(s.server.openConnections() == 1);
+  REQUIRE(c.send(get("/last", "Connection: close\r\n")));
+  auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->headers["connection"] == "close");
+  CHECK(c.closedWithin(2s));
+  CHECK(waitFor([&] { return s.server.openConnections() == 0; }));
+}
+
+TEST_CASE("HTTP/1.0 closes unless keep-alive is asked for") {
+  Running s({});
+  RawClient c(s.port());
+  REQUIRE(c.send("GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->headers["connection"] == "keep-alive");
+  REQUIRE(c.send("GET /y HTTP/1.0\r\n\r\n"));
+  r = c.read();
+  REQUIRE(r);
+  CHECK(r->headers["connection"] == "close");
+  CHECK(c.closedWithin(2s));
+}
+
+TEST_CASE("pipelined requests are answered in order even when answers finish out of order") {
+  // Request i is answered after (5 - i) * 20 ms from another thread: later requests would
+  // finish first if the server handled them concurrently.
+  std::vector<std::thread> helpers;
+  std::mutex m;
+  Running s({}, [&](Request&& req, Respond respond) {
+    int i = req.path.back() - '0';
+    std::lock_guard lock(m);
+    helpers.emplace_back([i, path = req.path, respond] {
+      std::this_thread::sleep_for(std::chrono::milliseconds((5 - i) * 20));
+      Response r;
+      r.body = path;
+      respond(std::move(r));
+    });
+  });
+  RawClient c(s.port());
+  std::string batch;
+  for (int i = 0; i < 5; ++i) batch += get("/p" + std::to_string(i));
+  REQUIRE(c.send(batch));
+  for (int i = 0; i < 5; ++i) {
+    auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->body == "/p" + std::to_string(i));
+  }
+  s.server.stop();
+  for (auto& t : helpers) t.join();
+}
+
+TEST_CASE("limits: 431 for a header over 8 KiB, 413 for a body over 64 KiB") {
+  Running s({});
+  SUBCASE("header") {
+    RawClient c(s.port());
+    REQUIRE(c.send(get("/", "X-Big: " + std::string(9 * 1024, 'a') + "\r\n")));
+    auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 431);
+    CHECK(r->headers["connection"] == "close");
+    CHECK(r->headers["content-type"] == "application/json");
+    CHECK(r->body.find("\"error\":\"invalid_request\"") != std::string::npos);
+    CHECK(c.closedWithin(3s));
+  }
+  SUBCASE("header just under the limit is fine") {
+    RawClient c(s.port());
+    REQUIRE(c.send(get("/", "X-Big: " + std::string(7 * 1024, 'a') + "\r\n")));
+    auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  SUBCASE("body with Content-Length") {
+    RawClient c(s.port());
+    std::string body(65 * 1024, 'b');
+    REQUIRE(c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+    c.send(body);  // the server may already have answered and stopped reading
+    auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 413);
+    CHECK(r->headers["connection"] == "close");
+    CHECK(c.closedWithin(3s));
+  }
+  SUBCASE("body of exactly 64 KiB is accepted") {
+    RawClient c(s.port());
+    std::string body(64 * 1024, 'b');
+    REQUIRE(c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+    auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body.size() == body.size());
+  }
+  SUBCASE("chunked body") {
+    RawClient c(s.port());
+    REQUIRE(c.send("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    std::string chunk = "1000\r\n" + std::string(4096, 'c') + "\r\n";  // 4 KiB chunks
+    bool answered = false;
+    for (int i = 0; i < 17 && !answered; ++i) answered = !c.send(chunk);
+    c.send("0\r\n\r\n");
+    auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 413);
+    CHECK(c.closedWithin(3s));
+  }
+}
+
+TEST_CASE("configurable limits") {
+  Options o;
+  o.maxHeaderBytes = 1024;
+  o.maxBodyBytes = 10;
+  Running s(o);
+  RawClient c(s.port());
+  REQUIRE(c.send(get("/", "X-Big: " + std::string(1100, 'a') + "\r\n")));
+  auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 431);
+  RawClient d(s.port());
+  REQUIRE(d.send("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n01234567890"));
+  r = d.read();
+  REQUIRE(r);
+  CHECK(r->status == 413);
+}
+
+TEST_CASE("malformed input: 400 and the connection closes") {
+  Running s({});
+  for (std::string bad : {std::string("GARBAGE\r\n\r\n"), std::string("GET / HTTP/9.9\r\n\r\n"),
+                          std::string("GET / HTTP/1.1\r\nBad Header\r\n\r\n"),
+                          std::string("POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n"),
+                          std::string("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+                          std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15)}) {
+    CAPTURE(bad);
+    RawClient c(s.port());
+    REQUIRE(c.send(bad));
+    auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    CHECK(r->headers["connection"] == "close");
+    CHECK(r->body == R"({"error":"invalid_request","error_description":"the request could not be parsed"})");
+    CHECK(c.closedWithin(3s));
+  }
+  CHECK(waitFor([&] { return s.server.openConnections() == 0; }));
+}
+
+TEST_CASE("slowloris: a started request that stalls is cut after readTimeout") {
+  Options o;
+  o.readTimeout = 300ms;
+  o.idleTimeout = 10s;
+  Running s(o);
+  RawClient c(s.port());
+  REQUIRE(c.send("GET / HTTP/1.1\r\nHost: t\r\n"));
+  auto start = std::chrono::steady_clock::now();
+  // Trickling bytes does not extend the deadline.
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(50ms);
+    c.send("X-A: b\r\n");
+  }
+  CHECK(c.closedWithin(2s));
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took >= 250ms);
+  CHECK(took < 1500ms);
+}
+
+TEST_CASE("an idle keep-alive connection is closed after idleTimeout, not before") {
+  Options o;
+  o.readTimeout = 5s;
+  o.idleTimeout = 400ms;
+  Running s(o);
+  RawClient c(s.port());
+  REQUIRE(c.send(get("/")));
+  REQUIRE(c.read());
+  CHECK_FALSE(c.closedWithin(200ms));
+  REQUIRE(c.send(get("/again")));  // a request resets the idle clock
+  REQUIRE(c.read());
+  auto start = std::chrono::steady_clock::now();
+  CHECK(c.closedWithin(3s));
+  CHECK(std::chrono::steady_clock::now() - start >= 300ms);
+  // A connection that never sends anything is idle too.
+  RawClient d(s.port());
+  CHECK(d.closedWithin(3s));
+}
+
+TEST_CASE("the handler answers later from another thread") {
+  std::vector<std::thread> helpers;
+  std::mutex m;
+  Running s({}, [&](Request&& req, Respond respond) {
+    std::lock_guard lock(m);
+    helpers.emplace_back([body = req.body, respond = std::move(respond)] {
+      std::this_thread::sleep_for(100ms);
+      Response r;
+      r.status = 201;
+      r.body = "late:" + body;
+      respond(std::move(r));
+      respond(Response{});  // a second call is ignored
+    });
+  });
+  RawClient c(s.port());
+  REQUIRE(c.send("POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"));
+  auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 201);
+  CHECK(r->body == "late:hi");
+  REQUIRE(c.send(get("/")));  // the connection is still usable; the stray second answer is not sent
+  r = c.read();
+  REQUIRE(r);
+  CHECK(r->body == "late:");
+  s.server.stop();
+  for (auto& t : helpers) t.join();
+}
+
+TEST_CASE("respond after the client disconnected, and after the server is gone, is harmless") {
+  std::promise<Respond> held;
+  Options o;
+  o.shutdownGrace = 200ms;
+  auto server = std::make_unique<Running>(o, [&](Request&&, Respond respond) { held.set_value(respond); });
+  {
+    RawClient c(server->port());
+    REQUIRE(c.send(get("/")));
+    auto f = held.get_future();
+    REQUIRE(f.wait_for(5s) == std::future_status::ready);
+    Respond respond = f.get();
+    c.close();
+    CHECK(waitFor([&] { return server->server.openConnections() == 1; }));
+    Response r;
+    r.body = "nobody listens";
+    respond(std::move(r));
+    // The write fails or the next read sees EOF: either way the connection goes away.
+    CHECK(waitFor([&] { return server->server.openConnections() == 0; }));
+  }
+  held = {};
+  RawClient c(server->port());
+  REQUIRE(c.send(get("/")));
+  auto f = held.get_future();
+  REQUIRE(f.wait_for(5s) == std::future_status::ready);
+  Respond respond = f.get();
+  server.reset();  // stop() gives up on the unanswered request after the grace period
+  respond(Response{});
+}
+
+TEST_CASE("a handler that drops Respond without calling it yields a 500") {
+  Running s({}, [](Request&&, Respond) {});
+  RawClient c(s.port());
+  REQUIRE(c.send(get("/")));
+  auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 500);
+}
+
+TEST_CASE("a handler that throws yields a 500") {
+  Running s({}, [](Request&&, Respond) { throw std::runtime_error("boom"); });
+  RawClient c(s.port());
+  REQUIRE(c.send(get("/")));
+  auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 500);
+  CHECK(r->body.find("server_error") != std::string::npos);
+}
+
+TEST_CASE("HEAD gets headers with the body's length but no body; 204 has no Content-Length") {
+  Running s({}, [](Request&& req, Respond respond) {
+    Response r;
+    if (req.path == "/empty") r.status = 204;
+    r.body = "0123456789";
+    respond(std::move(r));
+  });
+  RawClient c(s.port());
+  REQUIRE(c.send("HEAD / HTTP/1.1\r\n\r\n" + get("/empty") + get("/")));
+  auto head = c.read(/*headOnly=*/true);
+  REQUIRE(head);
+  CHECK(head->status == 200);
+  CHECK(head->headers["content-length"] == "10");
+  auto empty = c.read();  // would start with the body bytes if HEAD had sent them
+  REQUIRE(empty);
+  CHECK(empty->status == 204);
+  CHECK(empty->headers.count("content-length") == 0);
+  CHECK(empty->headers.count("content-type") == 0);
+  auto full = c.read();
+  REQUIRE(full);
+  CHECK(full->body == "0123456789");
+}
+
+TEST_CASE("stop(): the in-flight request is answered, idle connections closed, new ones refused") {
+  std::promise<void> entered;
+  std::atomic<bool> handlerDone{false};
+  std::thread slow;
+  Options o;
+  o.shutdownGrace = 5s;
+  Running s(o, [&](Request&&, Respond respond) {
+    slow = std::thread([&, respond] {
+      entered.set_value();
+      std::this_thread::sleep_for(300ms);
+      Response r;
+      r.body = "finished";
+      handlerDone = true;
+      respond(std::move(r));
+    });
+  });
+  RawClient idle(s.port());
+  RawClient busy(s.port());
+  REQUIRE(busy.send(get("/slow")));
+  REQUIRE(entered.get_future().wait_for(5s) == std::future_status::ready);
+  CHECK(waitFor([&] { return s.server.openConnections() == 2; }));
+
+  auto stopped = std::async(std::launch::async, [&] { s.server.stop(); });
+  CHECK(idle.closedWithin(2s));  // closed at once, not after the grace period
+  CHECK_FALSE(handlerDone.load());
+  auto r = busy.read();
+  REQUIRE(r);
+  CHECK(r->body == "finished");
+  CHECK(r->headers["connection"] == "close");
+  CHECK(busy.closedWithin(3s));
+  REQUIRE(stopped.wait_for(5s) == std::future_status::ready);
+  s.server.wait();
+  s.server.stop();  // idempotent
+  RawClient late(s.port());
+  CHECK_FALSE(late.connected());
+  slow.join();
+}
+
+TEST_CASE("maxConnections: connections beyond the cap are closed at once") {
+  Options o;
+  o.maxConnections = 2;
+  Running s(o);
+  RawClient a(s.port()), b(s.port());
+  CHECK(waitFor([&] { return s.server.openConnections() == 2; }));
+  RawClient c(s.port());
+  CHECK(c.closedWithin(2s));
+  a.close();
+  CHECK(waitFor([&] { return s.server.openConnections() == 1; }));
+  RawClient d(s.port());
+  REQUIRE(d.send(get("/")));
+  auto r = d.read();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
+TEST_CASE("IPv4-mapped IPv6 peers are shown as IPv4") {
+  Options o;
+  o.host = "::";
+  Server server(Running::withPort0(o), echo);
+  std::string error;
+  if (!server.start(error)) {
+    MESSAGE("no IPv6 here: " << error);
+    return;
+  }
+  RawClient c(server.port());
+  REQUIRE(c.send(get("/")));
+  auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->headers["x-remote"] == "127.0.0.1");
+}
+
+TEST_CASE("start() fails with a reason") {
+  Running first({});
+  Options o;
+  o.port = first.port();
+  Server second(o, echo);
+  std::string error;
+  CHECK_FALSE(second.start(error));
+  CHECK(error.find("bind") != std::string::npos);
+  Options t;
+  t.port = 0;
+  t.tlsCertFile = "/nonexistent/cert.pem";
+  t.tlsKeyFile = "/nonexistent/key.pem";
+  Server third(t, echo);
+  error.clear();
+  CHECK_FALSE(third.start(error));
+  CHECK(error.find("/nonexistent/cert.pem") != std::string::npos);
+}
+
+TEST_CASE("1,000 concurrent idle connections are accepted, then closed") {
+  Running s({});
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 1000; ++i) {
+    clients.push_back(std::make_unique<RawClient>(s.port()));
+    REQUIRE(clients.back()->connected());
+  }
+  CHECK(waitFor([&] { return s.server.openConnections() == 1000; }, 10s));
+  // Every one of them still works.
+  for (int i = 0; i < 1000; i += 97) {
+    REQUIRE(clients[i]->send(get("/")));
+    REQUIRE(clients[i]->read());
+  }
+  clients.clear();
+  CHECK(waitFor([&] { return s.server.openConnections() == 0; }, 10s));
+}
+
+TEST_CASE("errorResponse builds the JSON error body") {
+  auto r = mandate::http::errorResponse(401, "invalid_client", "bad \"secret\"\n");
+  CHECK(r.status == 401);
+  CHECK(r.contentType == "application/json");
+  CHECK(r.body == R"({"error":"invalid_client","error_description":"bad \"secret\"\n"})");
+}
