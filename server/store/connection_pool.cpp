@@ -13,6 +13,7 @@ ConnectionPool::Lease ConnectionPool::acquire(const char* op) {
   }
   if (!c) {
     c = std::make_unique<Connection>(path_);
+    c->setWriteLock(&writeLock_);
     if (check_) check_(*c);
   }
   c->setOperation(op);

@@ -46,6 +46,7 @@ class ConnectionPool {
   std::string path_;
   void (*check_)(Connection&) = nullptr;
   std::mutex mu_;
+  std::mutex writeLock_;  // see WriteTx
   std::vector<std::unique_ptr<Connection>> idle_;
 };
 

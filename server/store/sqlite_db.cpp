@@ -135,7 +135,10 @@ std::int64_t Stmt::int64(int col) const { return sqlite3_column_int64(s_, col); 
 bool Stmt::isNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 
 // BEGIN and COMMIT are cached statements: they run on every write.
-WriteTx::WriteTx(Connection& c) : c_(c) { Stmt(c_, "BEGIN IMMEDIATE").run(); }
+WriteTx::WriteTx(Connection& c) : c_(c) {
+  if (c_.writeLock()) lock_ = std::unique_lock(*c_.writeLock());
+  Stmt(c_, "BEGIN IMMEDIATE").run();
+}
 
 WriteTx::~WriteTx() {
   if (open_) sqlite3_exec(c_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);

@@ -4,6 +4,7 @@
 // message. A Connection is used by one thread at a time (the pool hands it out), so it is opened
 // without SQLite's per-connection mutex.
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -44,9 +45,14 @@ class Connection {
   // True when no transaction is open; a connection left inside one is not reused.
   bool idle() const;
 
+  // Shared by the connections of one pool: see WriteTx.
+  void setWriteLock(std::mutex* m) { writeLock_ = m; }
+  std::mutex* writeLock() const { return writeLock_; }
+
  private:
   sqlite3* db_ = nullptr;
   const char* op_ = "open";
+  std::mutex* writeLock_ = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };
 
@@ -79,6 +85,11 @@ class Stmt {
 // timeout for other writers, in this process or another) so a read-then-write sequence inside the
 // transaction cannot be interleaved with another writer and never fails with a lock upgrade error.
 // Rolled back on destruction unless committed.
+//
+// Writers of one process first queue on the pool's write mutex. SQLite's busy handler polls with
+// growing sleeps and no fairness, so under sustained write load from several threads one of them
+// could lose every poll until its busy timeout expires ("database is locked"); the mutex makes
+// threads wait their turn instead, leaving the busy timeout to other processes (the admin CLI).
 class WriteTx {
  public:
   explicit WriteTx(Connection& c);
@@ -88,6 +99,7 @@ class WriteTx {
   void commit();
 
  private:
+  std::unique_lock<std::mutex> lock_;
   Connection& c_;
   bool open_ = true;
 };
