@@ -173,15 +173,14 @@ class Connection final : public ConnectionBase {
   }
 
   void fail(const beast::error_code& ec) {
-    int status = 400;
-    std::string_view description = "the request could not be parsed";
-    if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
-      status = 431;
-      description = "the request header is too large";
-    } else if (ec == bhttp::error::body_limit) {
-      status = 413;
-      description = "the request body is too large";
-    }
+    if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow)
+      return refuse(431, "the request header is too large");
+    if (ec == bhttp::error::body_limit) return refuse(413, "the request body is too large");
+    refuse(400, "the request could not be parsed");
+  }
+
+  void refuse(int status, std::string_view description) {
+    parser_.reset();
     state_ = State::Handling;
     keepAlive_ = false;
     head_ = false;
@@ -189,7 +188,26 @@ class Connection final : public ConnectionBase {
     respond(errorResponse(status, "invalid_request", description));
   }
 
+  // RFC 9112 §6.1, §6.3: a request whose Transfer-Encoding does not end in chunked has no
+  // reliable length (Beast would read it as bodiless and take the body for the next request:
+  // smuggling); and chunked is the only coding we decode.
+  bool framingAccepted() {
+    auto& m = parser_->get();
+    const auto te = m.count(bhttp::field::transfer_encoding);
+    if (te == 0) return true;
+    if (!parser_->chunked()) {
+      refuse(400, "the request body length cannot be determined");
+      return false;
+    }
+    if (te > 1 || !beast::iequals(m[bhttp::field::transfer_encoding], "chunked")) {
+      refuse(501, "only the chunked transfer coding is supported");
+      return false;
+    }
+    return true;
+  }
+
   void dispatch() {
+    if (!framingAccepted()) return;
     auto& m = parser_->get();
     Request req;
     req.method = std::string(m.method_string());
