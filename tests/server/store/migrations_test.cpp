@@ -29,10 +29,16 @@ std::string openError(const std::string& path) {
 TEST_CASE("a fresh database gets every migration once, WAL mode and owner-only permissions") {
   TempDir dir;
   const auto path = dir.file("m.db");
-  { auto st = openSqliteStore(path); }
-  struct stat sb {};
-  REQUIRE(::stat(path.c_str(), &sb) == 0);
-  CHECK((sb.st_mode & 0777) == 0600);
+  {
+    auto st = openSqliteStore(path);
+    st->putSubject({"acct-1", "{}", 1, 1});
+    // The WAL and its index exist while a connection is open; SQLite gives them the file's mode.
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      struct stat sb {};
+      REQUIRE_MESSAGE(::stat((path + suffix).c_str(), &sb) == 0, suffix);
+      CHECK_MESSAGE((sb.st_mode & 0777) == 0600, suffix);
+    }
+  }
 
   RawDb raw(path);
   CHECK(raw.text("PRAGMA journal_mode") == "wal");

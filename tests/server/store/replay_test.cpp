@@ -1,6 +1,10 @@
 // Single-use client assertion jtis (RFC 7523 §3).
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "store_test_util.h"
 
 using namespace mandate::store;
@@ -33,4 +37,29 @@ TEST_CASE("assertion jti: expired entries are purged on insert, a bounded number
   CHECK(st->recordAssertionJti("bot-1", "new-2", 50'000, 6'000));
   CHECK(raw.integer("SELECT count(*) FROM assertion_jtis") == 3);
   CHECK_FALSE(st->recordAssertionJti("bot-1", "live", 50'000, 6'000));
+}
+
+TEST_CASE("assertion jti: four threads writing at once; a shared jti is accepted exactly once") {
+  TempDir dir;
+  auto st = openSqliteStore(dir.file("m.db"));
+  constexpr int kThreads = 4, kEach = 40;
+  std::atomic<int> accepted{0}, sharedAccepted{0}, errors{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t)
+    ts.emplace_back([&, t] {
+      try {
+        for (int i = 0; i < kEach; ++i) {
+          accepted += st->recordAssertionJti("bot-1", std::to_string(t) + "-" + std::to_string(i), 50'000, 1'000);
+          if (i == kEach / 2) sharedAccepted += st->recordAssertionJti("bot-1", "shared", 50'000, 1'000);
+        }
+      } catch (...) {
+        ++errors;
+      }
+    });
+  for (auto& t : ts) t.join();
+  CHECK(errors == 0);
+  CHECK(accepted == kThreads * kEach);
+  CHECK(sharedAccepted == 1);
+  RawDb raw(dir.file("m.db"));
+  CHECK(raw.integer("SELECT count(*) FROM assertion_jtis") == kThreads * kEach + 1);
 }
