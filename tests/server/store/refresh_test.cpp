@@ -44,7 +44,12 @@ TEST_CASE("refresh: round trip and liveness") {
   CHECK_FALSE(f.st->isRefreshLive("h1", t.expiresMs));
   CHECK_FALSE(f.st->isRefreshLive("nope", 2'000));
   CHECK_THROWS_AS(f.st->insertRefresh(t), StoreError);                                // duplicate hash
-  CHECK_THROWS_AS(f.st->insertRefresh(sampleToken("h2", "fam-1", "ghost")), StoreError);  // unknown client
+  // Errors name the operation and carry SQLite's message.
+  CHECK_THROWS_WITH_AS(f.st->insertRefresh(sampleToken("h2", "fam-1", "ghost")),  // unknown client
+                       doctest::Contains("store: insertRefresh: INSERT INTO refresh_tokens"), StoreError);
+  CHECK_THROWS_WITH_AS(f.st->insertRefresh(sampleToken("h2", "fam-1", "ghost")), doctest::Contains("FOREIGN KEY"),
+                       StoreError);
+  CHECK_FALSE(f.st->getRefresh("h2").has_value());
 }
 
 TEST_CASE("refresh: Ok, then reuse revokes the whole family, including tokens issued later") {
