@@ -100,7 +100,7 @@ class Connection final : public ConnectionBase {
   // Between requests: pipelined bytes already buffered start the next request at once;
   // otherwise the connection is idle until a byte arrives.
   void waitForRequest() {
-    if (worker_.stopping) return close();
+    if (worker_.stopping) return finish();
     if (buffer_.size() > 0) return beginRequest();
     state_ = State::Idle;
     deadline_ = Clock::now() + options().idleTimeout;
@@ -248,10 +248,22 @@ class Connection final : public ConnectionBase {
     asio::async_write(stream_, asio::buffer(out_), [self = self(), close](const beast::error_code& ec, std::size_t) {
       if (self->state_ == State::Closed) return;
       if (ec) return self->close();
-      if (close) return self->failed_ ? self->lingeringClose() : self->close();
+      if (close) return self->failed_ ? self->lingeringClose() : self->finish();
       self->out_.clear();
       self->waitForRequest();
     });
+  }
+
+  // A clean end after the last response: TLS says close_notify first (bounded by the deadline:
+  // the peer need not answer it), plain TCP just closes.
+  void finish() {
+    if constexpr (kTls) {
+      state_ = State::Closing;
+      deadline_ = Clock::now() + std::min<Clock::duration>(options().readTimeout, std::chrono::seconds(2));
+      stream_.async_shutdown([self = self()](const beast::error_code&) { self->close(); });
+    } else {
+      close();
+    }
   }
 
   // After a refused request the client may still be sending (the rest of a body too large); closing with
