@@ -1,6 +1,8 @@
 // Request header lookup, the server's error bodies and the response serializer.
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 
 #include "http/server.h"
 #include "http/wire.h"
@@ -106,6 +108,36 @@ void appendNumber(std::string& out, long long v) {
   out.append(buf, end);
 }
 
+// RFC 9110 §6.6.1: an origin server with a clock sends Date. Formatted once a second per thread.
+std::string_view httpDate() {
+  thread_local std::time_t cachedSecond = -1;
+  thread_local char cached[40];
+  thread_local std::size_t cachedLength = 0;
+  const std::time_t now = std::time(nullptr);
+  if (now != cachedSecond) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    // Not strftime: %a and %b follow the locale, and the format wants English names.
+    static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int n = std::snprintf(cached, sizeof cached, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
+                          tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cachedLength = n > 0 ? static_cast<std::size_t>(n) : 0;
+    cachedSecond = now;
+  }
+  return {cached, cachedLength};
+}
+
+bool iequalsAscii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Response errorResponse(int status, std::string_view error, std::string_view description) {
@@ -148,11 +180,18 @@ std::string serializeResponse(const Response& r, WireOptions wire) {
     appendNumber(out, static_cast<long long>(r.body.size()));
     out += "\r\n";
   }
+  bool ownDate = false;
   for (const auto& [n, v] : r.headers) {
     if (!isToken(n) || !isSafeValue(v)) continue;
+    ownDate = ownDate || iequalsAscii(n, "date");
     out += n;
     out += ": ";
     out += v;
+    out += "\r\n";
+  }
+  if (!ownDate) {
+    out += "Date: ";
+    out += httpDate();
     out += "\r\n";
   }
   if (wire.close)

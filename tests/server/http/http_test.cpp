@@ -84,6 +84,8 @@ TEST_CASE("GET and POST: request parsed, response framed") {
   CHECK(r->headers["content-length"] == "0");
   CHECK(r->headers.count("connection") == 0);
   CHECK(r->headers.count("cache-control") == 0);
+  CHECK(r->headers["date"].size() == 29);  // IMF-fixdate: "Thu, 26 Nov 2026 08:42:25 GMT"
+  CHECK(r->headers["date"].substr(r->headers["date"].size() - 4) == " GMT");
 
   REQUIRE(c.send("POST /token HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                  "Content-Length: 27\r\n\r\ngrant_type=client_credentials"));
