@@ -38,6 +38,10 @@ struct Response {
 };
 
 using Respond = std::function<void(Response&&)>;  // call exactly once
+// Called on the worker threads, concurrently: it must be thread-safe. It may answer before it
+// returns or keep `respond` and answer later from any thread; a connection answers its
+// requests one at a time, in order. Later calls of `respond` are ignored, calls after the
+// connection closed are harmless, and dropping every copy unanswered sends a 500.
 using Handler = std::function<void(Request&&, Respond)>;
 
 struct Options {

@@ -1,5 +1,6 @@
 // http_echo_server: the HTTP layer alone, for load tests (wrk). Answers every request with a
-// small constant body, or echoes a POST body. Usage: http_echo_server [port] [threads]
+// small constant body, or echoes a POST body.
+// Usage: http_echo_server [port] [threads] [cert.pem key.pem]   (TLS with the last two)
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,10 @@ int main(int argc, char** argv) {
   mandate::http::Options options;
   options.port = argc > 1 ? static_cast<std::uint16_t>(std::atoi(argv[1])) : 8080;
   options.threads = argc > 2 ? static_cast<unsigned>(std::atoi(argv[2])) : 0;
+  if (argc > 4) {
+    options.tlsCertFile = argv[3];
+    options.tlsKeyFile = argv[4];
+  }
   mandate::http::Server server(options, [](mandate::http::Request&& req, mandate::http::Respond respond) {
     mandate::http::Response r;
     r.contentType = "text/plain";
