@@ -1,0 +1,192 @@
+// Tokens after issuance: introspection (RFC 7662) of valid, expired, revoked and forged tokens;
+// revocation (RFC 7009) and its client binding; refresh token rotation with reuse detection,
+// concurrent reuse and client binding.
+import assert from 'node:assert/strict';
+import { before, after } from 'node:test';
+
+import { Server, serverTest, finalChecks, assertOk, assertOAuthError, assertNoStore, sleep, ISSUER, describeRes } from './lib/server.mjs';
+import { jose, decode, makeClientKey, b64uJson, hs256 } from './lib/tokens.mjs';
+
+let srv;
+const S = () => srv;
+const cc = { grant_type: 'client_credentials', scope: 'read trade' };
+let A, B, R, R2, SHORT; // clients
+const auth = (c) => ({ basic: [c.client_id, c.client_secret] });
+
+after(async () => { await srv?.cleanup(); });
+
+before(async () => {
+  srv = await Server.prepare('tokens');
+  await srv.setSubject('acct-a');
+  await srv.setSubject('acct-b');
+  A = await srv.createClient({ id: 'client-a', subject: 'acct-a', ttl: 600 });
+  B = await srv.createClient({ id: 'client-b', subject: 'acct-b', ttl: 600 });
+  R = await srv.createClient({ id: 'refresher', subject: 'acct-a', grants: ['client_credentials', 'refresh_token'], ttl: 600 });
+  R2 = await srv.createClient({ id: 'refresher-2', subject: 'acct-b', grants: ['client_credentials', 'refresh_token'], ttl: 600 });
+  SHORT = await srv.createClient({ id: 'short-lived', subject: 'acct-a', ttl: 1 });
+  await srv.start();
+});
+
+async function issue(c = A, params = cc) { return assertOk(await srv.token(params, auth(c))); }
+async function introspect(token, c = A) {
+  const res = await srv.introspect(token, auth(c));
+  assert.equal(res.status, 200, `introspect: ${describeRes(res)}`);
+  assertNoStore(res);
+  assert.equal(typeof res.json?.active, 'boolean', res.text);
+  return res.json;
+}
+function assertInactive(j, what) {
+  assert.deepEqual(j, { active: false }, `${what}: expected exactly {"active":false}, got ${JSON.stringify(j)}`);
+}
+async function refresh(token, c = R) { return srv.token({ grant_type: 'refresh_token', refresh_token: token }, auth(c)); }
+
+serverTest(S, 'introspection of a valid token: active with every field', async () => {
+  const t = await issue();
+  const j = await introspect(t.access_token);
+  const claims = decode(t.access_token).payload;
+  assert.equal(j.active, true);
+  assert.equal(j.sub, 'acct-a');
+  assert.equal(j.client_id, 'client-a');
+  assert.deepEqual(j.scope.split(' ').sort(), ['read', 'trade']);
+  assert.equal(j.iss, ISSUER);
+  assert.ok(j.aud === ISSUER || (Array.isArray(j.aud) && j.aud.includes(ISSUER)), `aud ${JSON.stringify(j.aud)}`);
+  for (const f of ['exp', 'iat', 'jti', 'policy']) assert.deepEqual(j[f], claims[f], `introspection ${f} matches the token`);
+  assert.deepEqual(j.authorization_details, claims.authorization_details);
+  assert.ok(typeof j.token_type === 'string' && j.token_type.length > 0, `token_type ${j.token_type}`);
+});
+
+serverTest(S, 'introspection of an expired token: inactive', async () => {
+  const t = await issue(SHORT);
+  assert.equal(t.expires_in, 1);
+  assert.equal((await introspect(t.access_token, A)).active, true, 'fresh 1 s token is active');
+  await sleep(2200);
+  assertInactive(await introspect(t.access_token, A), 'expired token');
+});
+
+serverTest(S, 'introspection of a revoked token: inactive', async () => {
+  const t = await issue();
+  const r = await srv.revoke(t.access_token, auth(A));
+  assert.equal(r.status, 200, describeRes(r));
+  assertNoStore(r);
+  assertInactive(await introspect(t.access_token), 'revoked token');
+  // revoking twice, with a hint, is still 200
+  assert.equal((await srv.revoke(t.access_token, auth(A), 'access_token')).status, 200);
+});
+
+serverTest(S, 'introspection of garbage: inactive', async () => {
+  for (const g of ['garbage', 'a.b.c', '', 'eyJhbGciOiJFUzI1NiJ9.e30.', '.'.repeat(1000), 'x'.repeat(20000)]) {
+    assertInactive(await introspect(g), `garbage ${JSON.stringify(g.slice(0, 20))}`);
+  }
+});
+
+serverTest(S, 'introspection of forged tokens: inactive', async () => {
+  const t = await issue();
+  const [h, p, s] = t.access_token.split('.');
+  const header = decode(t.access_token).header;
+  const claims = decode(t.access_token).payload;
+  // signed by another key under the server's kid
+  const attacker = await makeClientKey('ES256');
+  const forged = await new jose.CompactSign(Buffer.from(JSON.stringify({ ...claims, sub: 'acct-b' })))
+    .setProtectedHeader(header).sign(attacker.privateKey);
+  assertInactive(await introspect(forged), 'token signed by another key');
+  // the attacker's key embedded in the header
+  const withJwk = await new jose.CompactSign(Buffer.from(JSON.stringify(claims)))
+    .setProtectedHeader({ ...header, jwk: attacker.publicJwk }).sign(attacker.privateKey);
+  assertInactive(await introspect(withJwk), 'token with an embedded jwk');
+  // claims changed under the real signature
+  assertInactive(await introspect(`${h}.${b64uJson({ ...claims, scope: 'read trade withdraw' })}.${s}`), 'tampered payload');
+  // alg none, and HS256 keyed with the server's public key
+  assertInactive(await introspect(`${b64uJson({ ...header, alg: 'none' })}.${p}.`), 'alg none');
+  const jwks = await srv.jwks();
+  const pub = jwks.keys.find((k) => k.kid === header.kid);
+  const pem = await jose.exportSPKI(await jose.importJWK(pub, 'ES256'));
+  for (const secret of [pem, JSON.stringify(pub)])
+    assertInactive(await introspect(hs256({ ...header, alg: 'HS256' }, claims, secret)), 'HS256 with the public key');
+  // the genuine token is still active (the refusals above are about the forgeries)
+  assert.equal((await introspect(t.access_token)).active, true);
+});
+
+serverTest(S, 'introspection and revocation without client authentication: 401', async () => {
+  const t = await issue();
+  assertOAuthError(await srv.introspect(t.access_token, {}), 401, 'invalid_client');
+  assertOAuthError(await srv.introspect(t.access_token, { basic: ['client-a', 'wrong'] }), 401, 'invalid_client');
+  assertOAuthError(await srv.revoke(t.access_token, {}), 401, 'invalid_client');
+  assertOAuthError(await srv.revoke(t.access_token, { basic: ['client-a', 'wrong'] }), 401, 'invalid_client');
+  // an access token is not a client credential
+  assertOAuthError(await srv.post('/introspect', `token=${t.access_token}`, { headers: { authorization: `Bearer ${t.access_token}` } }), 401, 'invalid_client');
+  assert.equal((await introspect(t.access_token)).active, true, 'unauthenticated revoke had no effect');
+});
+
+serverTest(S, 'revoking another client\'s token has no effect', async () => {
+  const t = await issue(A);
+  const r = await srv.revoke(t.access_token, auth(B));
+  assert.equal(r.status, 200, `contract: 200 for a valid client; ${describeRes(r)}`);
+  assertNoStore(r);
+  assert.equal((await introspect(t.access_token, A)).active, true, 'A\'s token was revoked by B');
+  // and an unknown token
+  assert.equal((await srv.revoke('no-such-token', auth(B))).status, 200);
+});
+
+serverTest(S, 'refresh: rotation, old token refused, reuse revokes the whole family', async () => {
+  const first = await issue(R);
+  assert.equal(typeof first.refresh_token, 'string', 'refresh_token issued with the refresh_token grant');
+  assert.ok(first.refresh_token.length >= 22, 'refresh token has >= 128 bits');
+  const second = assertOk(await refresh(first.refresh_token));
+  assert.equal(typeof second.refresh_token, 'string');
+  assert.notEqual(second.refresh_token, first.refresh_token, 'refresh token rotated');
+  assert.equal(second.token_type, 'Bearer');
+  assert.deepEqual(decode(second.access_token).payload.sub, 'acct-a');
+  assert.deepEqual(second.scope.split(' ').sort(), ['read', 'trade'], 'refresh keeps the scope');
+  assert.equal((await introspect(second.access_token, R)).active, true);
+  // reuse of the rotated token
+  assertOAuthError(await refresh(first.refresh_token), 400, 'invalid_grant');
+  // the family is revoked: the newest refresh token and the access tokens
+  assertOAuthError(await refresh(second.refresh_token), 400, 'invalid_grant');
+  assertInactive(await introspect(second.access_token, R), 'access token of a revoked family');
+  assertInactive(await introspect(first.access_token, R), 'first access token of a revoked family');
+});
+
+serverTest(S, 'refresh: two concurrent uses of one refresh token, at most one succeeds, family revoked after', async () => {
+  for (let round = 0; round < 3; round++) {
+    const first = await issue(R);
+    const results = await Promise.all([refresh(first.refresh_token), refresh(first.refresh_token)]);
+    const ok = results.filter((r) => r.status === 200);
+    assert.ok(ok.length <= 1, `round ${round}: both concurrent refreshes succeeded`);
+    for (const r of results) if (r.status !== 200) assertOAuthError(r, 400, 'invalid_grant');
+    for (const r of ok) {
+      assertOAuthError(await refresh(r.json.refresh_token), 400, 'invalid_grant');
+      assertInactive(await introspect(r.json.access_token, R), `round ${round}: access token of the revoked family`);
+    }
+    assertOAuthError(await refresh(first.refresh_token), 400, 'invalid_grant');
+  }
+});
+
+serverTest(S, 'refresh by another client is refused', async () => {
+  const first = await issue(R);
+  assertOAuthError(await refresh(first.refresh_token, R2), 400, 'invalid_grant');
+  const again = await refresh(first.refresh_token, R2);
+  assertOAuthError(again, 400, 'invalid_grant');
+  assert.equal(again.json.access_token, undefined);
+});
+
+serverTest(S, 'a revoked refresh token is refused; garbage refresh tokens are invalid_grant', async () => {
+  const first = await issue(R);
+  assert.equal((await srv.revoke(first.refresh_token, auth(R), 'refresh_token')).status, 200);
+  assertOAuthError(await refresh(first.refresh_token), 400, 'invalid_grant');
+  for (const g of ['garbage', 'x'.repeat(5000)]) assertOAuthError(await refresh(g), 400, 'invalid_grant');
+  assertOAuthError(await srv.token({ grant_type: 'refresh_token' }, auth(R)), 400, 'invalid_request');
+  // an access token is not a refresh token
+  const t = await issue(R);
+  assertOAuthError(await refresh(t.access_token), 400, 'invalid_grant');
+});
+
+serverTest(S, 'a client without the refresh_token grant gets no refresh token and cannot refresh', async () => {
+  const t = await issue(A);
+  assert.equal(t.refresh_token, undefined);
+  const first = await issue(R);
+  const res = await refresh(first.refresh_token, A);
+  assert.equal(res.status, 400, describeRes(res));
+  assert.ok(['unauthorized_client', 'invalid_grant'].includes(res.json?.error), describeRes(res));
+});
+
+finalChecks(S);
