@@ -58,7 +58,9 @@ std::string readDer(const fs::path& pem) {
 
 // Two requests on one TLS connection, the second with Connection: close; returns the raw
 // bytes of both responses. The server must end the TLS session cleanly (close_notify).
-std::string tlsRequest(std::uint16_t port, const fs::path* clientCert, const fs::path* clientKey) {
+// With `endError`, how the connection ended is returned instead of checked.
+std::string tlsRequest(std::uint16_t port, const fs::path* clientCert, const fs::path* clientKey,
+                       boost::system::error_code* endError = nullptr) {
   asio::io_context io;
   asio::ssl::context ctx(asio::ssl::context::tls_client);
   ctx.set_verify_mode(asio::ssl::verify_none);  // self-signed server certificate
@@ -79,7 +81,10 @@ std::string tlsRequest(std::uint16_t port, const fs::path* clientCert, const fs:
     out.append(buf, n);
     if (ec) break;
   }
-  CHECK_MESSAGE(ec == asio::error::eof, ec.message());  // not stream_truncated
+  if (endError)
+    *endError = ec;
+  else
+    CHECK_MESSAGE(ec == asio::error::eof, ec.message());  // not stream_truncated
   return out;
 }
 
@@ -163,4 +168,50 @@ TEST_CASE("TLS: no client certificate is asked for unless configured; key mismat
   Server mismatched(bad, [](Request&&, Respond) {});
   CHECK_FALSE(mismatched.start(error));
   CHECK_MESSAGE(error.find("other.key") != std::string::npos, error);
+}
+
+TEST_CASE("TLS: with a client CA file, a presented certificate must chain to it") {
+  TempDir dir;
+  REQUIRE(makeSelfSigned(dir.path, "server", "localhost"));
+  REQUIRE(makeSelfSigned(dir.path, "trusted", "trusted-bot"));
+  REQUIRE(makeSelfSigned(dir.path, "stranger", "stranger"));
+  Options o;
+  o.port = 0;
+  o.threads = 1;
+  o.tlsCertFile = (dir.path / "server.pem").string();
+  o.tlsKeyFile = (dir.path / "server.key").string();
+  o.requestClientCert = true;
+  o.tlsClientCaFile = (dir.path / "trusted.pem").string();  // a self-signed certificate is its own CA
+  Server server(o, [](Request&& req, Respond respond) {
+    Response r;
+    r.body = req.peerCertDer;
+    respond(std::move(r));
+  });
+  std::string error;
+  REQUIRE_MESSAGE(server.start(error), error);
+
+  fs::path cert = dir.path / "trusted.pem", key = dir.path / "trusted.key";
+  std::string raw = tlsRequest(server.port(), &cert, &key);
+  bool complete = false;
+  auto r = mandate::http::test::parseResponse(raw, false, complete);
+  REQUIRE(complete);
+  CHECK(r->body == readDer(cert));
+
+  raw = tlsRequest(server.port(), nullptr, nullptr);  // still optional
+  r = mandate::http::test::parseResponse(raw, false, complete);
+  REQUIRE(complete);
+  CHECK(r->body.empty());
+
+  fs::path badCert = dir.path / "stranger.pem", badKey = dir.path / "stranger.key";
+  // TLS 1.3 finishes the client's handshake before the server checks its certificate: the
+  // refusal arrives as an alert instead of a response.
+  boost::system::error_code end;
+  raw.clear();
+  try {
+    raw = tlsRequest(server.port(), &badCert, &badKey, &end);
+  } catch (const boost::system::system_error& e) {
+    end = e.code();
+  }
+  CHECK(raw.empty());
+  CHECK_MESSAGE(end.message().find("unknown ca") != std::string::npos, end.message());
 }
