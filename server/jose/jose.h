@@ -8,12 +8,18 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 typedef struct evp_pkey_st EVP_PKEY;
 
 namespace mandate::jose {
+
+namespace detail {
+struct KeyState;
+struct KeyAccess;
+}  // namespace detail
 
 // RFC 4648 §5 without padding. Decoding is strict: only the url-safe alphabet, no '=' padding,
 // no whitespace, length % 4 != 1, and the unused trailing bits must be zero (one encoding per
@@ -33,6 +39,10 @@ class Key {
   // A public JWK (kty EC/crv P-256, OKP/crv Ed25519, RSA >= 2048 bits). Refuses private members
   // ("d", "p", ...), symmetric keys (kty oct), unknown kty/crv, points not on the curve.
   static std::optional<Key> fromPublicJwk(const nlohmann::json& jwk, std::string& error);
+  // A private JWK (EC P-256 with d, OKP Ed25519 with d, RSA with d, p, q, dp, dq, qi and no
+  // "oth"): for keys kept as JWK and for the RFC test vectors. The private part must match the
+  // public members (pairwise check), else it is refused.
+  static std::optional<Key> fromPrivateJwk(const nlohmann::json& jwk, std::string& error);
   // PKCS#8 private key or SubjectPublicKeyInfo public key, PEM.
   static std::optional<Key> fromPem(std::string_view pem, std::string& error);
 
@@ -45,7 +55,12 @@ class Key {
   EVP_PKEY* evp() const { return key_.get(); }
 
  private:
+  friend struct detail::KeyAccess;
+  Key() = default;
+  // key_ aliases state_->pkey; the state also pools initialised EVP_PKEY_CTXs so that signing
+  // and verifying do not fetch algorithms and build contexts on every call.
   std::shared_ptr<EVP_PKEY> key_;
+  std::shared_ptr<detail::KeyState> state_;
   Alg alg_ = Alg::ES256;
   bool private_ = false;
 };
@@ -58,8 +73,12 @@ struct Jws {
   std::string signature;   // decoded bytes
 };
 
-// Strict parse: exactly three parts, strict base64url, header a JSON object with a string
-// "alg", no "crit" we do not understand, size <= maxBytes.
+// Strict parse: exactly three parts, strict base64url, header a JSON object (no duplicate member
+// names, nesting <= 16) with a string "alg" naming one of the three algorithms, no "crit" (we
+// understand no extension) and no "b64", a non-empty signature, size <= maxBytes. The payload is
+// returned as bytes and need not be JSON. Embedded keys (jwk, jku, x5u, x5c) are left in `header`
+// for the caller to read; verify never looks at them.
+// `jws.signingInput` is what verify checks: pass verify only a Jws that parse produced.
 std::optional<Jws> parse(std::string_view compact, std::string& error, std::size_t maxBytes = 16384);
 
 // Verifies `jws` with `key`: header alg must be in `allowed` AND equal key.alg(); ES256
@@ -69,6 +88,11 @@ bool verify(const Jws& jws, const Key& key, std::span<const Alg> allowed, std::s
 // Signs: header = {"alg": key.alg(), plus `extraHeader` members (typ, kid, ...)}.
 std::optional<std::string> sign(const nlohmann::json& extraHeader, std::string_view payload, const Key& key,
                                 std::string& error);
+
+// The encoded header for `key`, computed once per key for signWithEncodedHeader:
+// b64url({"alg": key.alg(), plus extraHeader members}) + ".". Refuses a non-object extraHeader,
+// an "alg" member naming another algorithm, and "crit"/"b64" (tokens we would refuse ourselves).
+std::optional<std::string> encodeHeader(const nlohmann::json& extraHeader, const Key& key, std::string& error);
 
 // Fast path for the token endpoint: signs with a header already encoded once per key.
 // signingInputPrefix = b64url(header) + "."; returns prefix + b64url(payload) + "." + b64url(sig).
