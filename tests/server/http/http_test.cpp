@@ -7,6 +7,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -117,6 +118,66 @@ TEST_CASE("Expect: 100-continue gets an interim answer before the body is sent")
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(r->body == "hello");
+}
+
+TEST_CASE("a request delivered one byte at a time is parsed the same") {
+  Running s({});
+  RawClient c(s.port());
+  std::string req = "POST /slow?q=1 HTTP/1.1\r\nHost: t\r\nX-Test: v\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nTrailer: x\r\n\r\n" + get("/next");
+  for (char ch : req) {
+    REQUIRE(c.send(std::string_view(&ch, 1)));
+    std::this_thread::sleep_for(200us);
+  }
+  auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->headers["x-path"] == "/slow");
+  CHECK(r->headers["x-query"] == "q=1");
+  CHECK(r->headers["x-test-echo"] == "v");
+  CHECK(r->body == "abcde");
+  r = c.read();
+  REQUIRE(r);
+  CHECK(r->headers["x-path"] == "/next");
+}
+
+TEST_CASE("mutated requests: every one is answered with a sane status or closed; the server survives") {
+  Options o;
+  o.readTimeout = 300ms;  // incomplete requests and idle connections end quickly
+  o.idleTimeout = 300ms;
+  Running s(o);
+  const std::string valid = "POST /token?a=b HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\nX-Test: v\r\n\r\nhello world" +
+                            get("/second") + "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n";
+  std::mt19937 rng(20261126);
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 200; ++i) {
+    std::string m = valid;
+    int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      std::size_t at = rng() % m.size();
+      switch (rng() % 4) {
+        case 0: m[at] = static_cast<char>(rng() % 256); break;
+        case 1: m.erase(at, 1 + rng() % 8); break;
+        case 2: m.insert(at, std::string(1 + rng() % 3, "\r\n:; 0\t\x00"[rng() % 9])); break;
+        default: m.insert(at, m.substr(rng() % m.size(), 1 + rng() % 16)); break;
+      }
+    }
+    clients.push_back(std::make_unique<RawClient>(s.port(), 3s));
+    REQUIRE(clients.back()->connected());
+    clients.back()->send(m);
+  }
+  for (auto& c : clients) {
+    while (auto r = c->read()) {
+      bool sane = r->status == 200 || r->status == 400 || r->status == 413 || r->status == 431 || r->status == 501;
+      CHECK_MESSAGE(sane, r->status);
+    }
+  }
+  clients.clear();
+  RawClient c(s.port());
+  REQUIRE(c.send(get("/alive")));
+  auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(waitFor([&] { return s.server.openConnections() == 1; }));
 }
 
 TEST_CASE("keep-alive: several requests on one connection; Connection: close honoured") {
