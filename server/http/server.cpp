@@ -90,13 +90,20 @@ bool Server::start(std::string& error) {
   for (unsigned i = 0; i < n; ++i) im.workers.push_back(std::make_shared<Worker>(im.config));
 
   boost::system::error_code ec;
-  auto address = asio::ip::make_address(o.host, ec);
-  if (ec) {
-    error = "bad listen address '" + o.host + "': " + ec.message();
-    im.workers.clear();
-    return false;
+  tcp::endpoint endpoint;
+  if (auto address = asio::ip::make_address(o.host, ec); !ec) {
+    endpoint = tcp::endpoint(address, o.port);
+  } else {
+    // A name ("localhost"): its first address.
+    tcp::resolver resolver(im.workers[0]->ctx);
+    auto results = resolver.resolve(o.host, std::to_string(o.port), tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+      error = "bad listen address '" + o.host + "': " + (ec ? ec.message() : "no address");
+      im.workers.clear();
+      return false;
+    }
+    endpoint = results.begin()->endpoint();
   }
-  tcp::endpoint endpoint(address, o.port);
   im.acceptor.emplace(im.workers[0]->ctx);
   im.retry.emplace(im.workers[0]->ctx);
   auto fail = [&](const char* what) {

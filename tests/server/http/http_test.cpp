@@ -553,6 +553,20 @@ TEST_CASE("IPv4-mapped IPv6 peers are shown as IPv4") {
   CHECK(r->headers["x-remote"] == "127.0.0.1");
 }
 
+TEST_CASE("the listen host may be a name") {
+  Options o;
+  o.host = "localhost";
+  Server server(Running::withPort0(o), echo);
+  std::string error;
+  REQUIRE_MESSAGE(server.start(error), error);
+  RawClient c(server.port());  // IPv4 loopback: localhost resolves to 127.0.0.1 first here
+  if (!c.connected()) return;  // resolved to ::1 only
+  REQUIRE(c.send(get("/")));
+  auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
 TEST_CASE("start() fails with a reason") {
   Running first({});
   Options o;
@@ -569,6 +583,13 @@ TEST_CASE("start() fails with a reason") {
   error.clear();
   CHECK_FALSE(third.start(error));
   CHECK(error.find("/nonexistent/cert.pem") != std::string::npos);
+  Options h;
+  h.port = 0;
+  h.host = "no-such-host.invalid";
+  Server fourth(h, echo);
+  error.clear();
+  CHECK_FALSE(fourth.start(error));
+  CHECK(error.find("no-such-host.invalid") != std::string::npos);
 }
 
 TEST_CASE("1,000 concurrent idle connections are accepted, then closed") {
