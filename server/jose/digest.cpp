@@ -31,6 +31,14 @@ std::string detail::sslFailure(const char* what) {
   return out;
 }
 
+std::string detail::echo(std::string_view untrusted) {
+  constexpr std::size_t kMax = 40;
+  std::string out;
+  for (char c : untrusted.substr(0, kMax)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (untrusted.size() > kMax) out += "...";
+  return out;
+}
+
 std::string sha256(std::string_view bytes) {
   // One context per thread, reinitialised per call: no allocation and no fetch per hash.
   thread_local detail::MdCtxPtr ctx(EVP_MD_CTX_new());

@@ -127,7 +127,7 @@ PkeyPtr ecKey(Reader& r, bool priv) {
   std::string crv, x, y;
   if (!r.string("crv", crv)) return nullptr;
   if (crv != "P-256") {
-    r.error = "EC curve \"" + crv + "\" is not supported (P-256 only)";
+    r.error = "EC curve \"" + detail::echo(crv) + "\" is not supported (P-256 only)";
     return nullptr;
   }
   // RFC 7518 §6.2.1.2: coordinates are the full 32 bytes of the field size.
@@ -159,7 +159,7 @@ PkeyPtr okpKey(Reader& r, bool priv) {
   std::string crv, x;
   if (!r.string("crv", crv)) return nullptr;
   if (crv != "Ed25519") {
-    r.error = "OKP curve \"" + crv + "\" is not supported (Ed25519 only)";
+    r.error = "OKP curve \"" + detail::echo(crv) + "\" is not supported (Ed25519 only)";
     return nullptr;
   }
   if (!r.bytes("x", 32, x)) return nullptr;
@@ -257,7 +257,7 @@ std::optional<Key> importJwk(const json& jwk, bool priv, std::string& error) {
     error = "symmetric JWK (kty \"oct\") refused: only asymmetric keys are used";
     return std::nullopt;
   } else {
-    error = "unsupported JWK kty \"" + kty + "\"";
+    error = "unsupported JWK kty \"" + detail::echo(kty) + "\"";
     return std::nullopt;
   }
   if (!pkey) return std::nullopt;
@@ -310,7 +310,7 @@ std::optional<std::vector<JwkEntry>> parseJwks(const nlohmann::json& jwks, std::
     }
     // Two keys under one kid would make key selection depend on order.
     if (!kid.empty() && !kids.insert(kid).second) {
-      error = "keys[" + std::to_string(i) + "]: duplicate kid \"" + kid + "\"";
+      error = "keys[" + std::to_string(i) + "]: duplicate kid \"" + detail::echo(kid) + "\"";
       return std::nullopt;
     }
     out.push_back(JwkEntry{std::move(kid), std::move(*key)});

@@ -1,6 +1,7 @@
 // JWS compact serialization (RFC 7515 §7.1): strict parse, verify, sign.
 #include <algorithm>
 
+#include "jose/internal/ossl.h"
 #include "jose/internal/signer.h"
 #include "jose/internal/strict_json.h"
 #include "jose/jose.h"
@@ -23,7 +24,7 @@ bool checkHeader(const nlohmann::json& header, std::string& error) {
     return false;
   }
   if (!algFromName(alg->get_ref<const std::string&>())) {
-    error = "JWS algorithm \"" + alg->get<std::string>().substr(0, 32) + "\" is not supported";
+    error = "JWS algorithm \"" + detail::echo(alg->get_ref<const std::string&>()) + "\" is not supported";
     return false;
   }
   // RFC 7515 §4.1.11: an extension listed in crit must be understood; we implement none.

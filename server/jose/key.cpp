@@ -221,7 +221,7 @@ std::optional<Key> Key::fromPem(std::string_view pem, std::string& error) {
     }
     pkey.reset(k);
   } else {
-    error = "PEM label \"" + label + "\" is not supported (PRIVATE KEY or PUBLIC KEY)";
+    error = "PEM label \"" + detail::echo(label) + "\" is not supported (PRIVATE KEY or PUBLIC KEY)";
     return std::nullopt;
   }
   if (!pkey) {

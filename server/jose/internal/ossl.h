@@ -2,6 +2,7 @@
 // Owning pointers for the OpenSSL objects this library creates, and the helpers every file uses.
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -33,5 +34,9 @@ const EVP_MD* sha256Md();
 // `what` plus the first queued OpenSSL reason, and the queue cleared so that a stale error never
 // surfaces in an unrelated caller later.
 std::string sslFailure(const char* what);
+
+// A value taken from the input, made safe to put in an error message that may be logged: at most
+// 40 characters, anything but printable ASCII replaced by '?', so no log injection.
+std::string echo(std::string_view untrusted);
 
 }  // namespace mandate::jose::detail

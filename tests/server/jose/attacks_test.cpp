@@ -140,8 +140,14 @@ TEST_SUITE("jose attacks") {
       std::string error;
       CHECK_FALSE(parse(withSignature(input, std::string(64, 'a')), error).has_value());
     }
-    // alg must be a string.
+    // What the attacker wrote is echoed in the error only bounded and without control characters
+    // (errors get logged).
     std::string error;
+    const std::string hostile = "x\n2026-11-26 INFO login ok user=admin" + std::string(5000, 'A');
+    CHECK_FALSE(parse(withSignature(signingInput(nlohmann::json{{"alg", hostile}}.dump(), kClaims), "sig"), error));
+    CHECK(error.find('\n') == std::string::npos);
+    CHECK(error.size() < 120);
+    // alg must be a string.
     CHECK_FALSE(parse(withSignature(signingInput(R"({"alg":["ES256"]})", kClaims), "sig"), error).has_value());
     CHECK_FALSE(parse(withSignature(signingInput(R"({"typ":"JWT"})", kClaims), "sig"), error).has_value());
   }
@@ -155,6 +161,9 @@ TEST_SUITE("jose attacks") {
       std::string sig;
       REQUIRE(b64urlDecode(partOf(token, 2), sig));
       CHECK_FALSE(accepts(withPart(token, 2, ""), key, {alg}));
+      std::string error;
+      CHECK_FALSE(parse(withPart(token, 2, ""), error).has_value());  // refused before any key is involved
+      CHECK(error.find("empty") != std::string::npos);
       CHECK_FALSE(accepts(withPart(token, 2, b64urlEncode(sig.substr(0, sig.size() - 1))), key, {alg}));
       CHECK_FALSE(accepts(withPart(token, 2, b64urlEncode(sig + '\0')), key, {alg}));
       CHECK_FALSE(accepts(withPart(token, 2, b64urlEncode('\0' + sig)), key, {alg}));
