@@ -45,9 +45,11 @@ class Connection final : public ConnectionBase {
 
   void start() override {
     remoteIp_ = remoteAddress(lowest());
+    // A new connection owes us a request: handshake and first request share one readTimeout,
+    // so connecting and sending nothing holds a slot no longer than a stalled request does.
+    deadline_ = Clock::now() + options().readTimeout;
     if constexpr (kTls) {
       state_ = State::Handshake;
-      deadline_ = Clock::now() + options().readTimeout;
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = self()](const beast::error_code& ec) { self->onHandshake(ec); });
     } else {
@@ -103,7 +105,7 @@ class Connection final : public ConnectionBase {
     if (worker_.stopping) return finish();
     if (buffer_.size() > 0) return beginRequest();
     state_ = State::Idle;
-    deadline_ = Clock::now() + options().idleTimeout;
+    if (answered_) deadline_ = Clock::now() + options().idleTimeout;
     // An idle connection keeps little: a buffer grown by a large header is given back.
     if (buffer_.capacity() > 2048) buffer_.shrink_to_fit();
     if (out_.capacity() > 2048) std::string().swap(out_);
@@ -112,7 +114,7 @@ class Connection final : public ConnectionBase {
 
   void beginRequest() {
     state_ = State::Reading;
-    deadline_ = Clock::now() + options().readTimeout;
+    if (answered_) deadline_ = Clock::now() + options().readTimeout;
     parser_.emplace();
     parser_->eager(true);
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(options().maxHeaderBytes, UINT32_MAX)));
@@ -250,6 +252,7 @@ class Connection final : public ConnectionBase {
       if (ec) return self->close();
       if (close) return self->failed_ ? self->lingeringClose() : self->finish();
       self->out_.clear();
+      self->answered_ = true;
       self->waitForRequest();
     });
   }
@@ -301,7 +304,8 @@ class Connection final : public ConnectionBase {
   bool http10_ = false;
   bool head_ = false;
   bool continueSent_ = false;
-  bool failed_ = false;  // the request was refused: the client may still be sending
+  bool failed_ = false;    // the request was refused: the client may still be sending
+  bool answered_ = false;  // a response went out: from now on idle waits use idleTimeout
 };
 
 }  // namespace mandate::http::detail

@@ -378,9 +378,22 @@ TEST_CASE("an idle keep-alive connection is closed after idleTimeout, not before
   auto start = std::chrono::steady_clock::now();
   CHECK(c.closedWithin(3s));
   CHECK(std::chrono::steady_clock::now() - start >= 300ms);
-  // A connection that never sends anything is idle too.
+}
+
+TEST_CASE("a new connection that sends nothing is cut after readTimeout, not idleTimeout") {
+  Options o;
+  o.readTimeout = 300ms;
+  o.idleTimeout = 10s;
+  Running s(o);
+  RawClient c(s.port());
+  auto start = std::chrono::steady_clock::now();
+  CHECK(c.closedWithin(3s));
+  CHECK(std::chrono::steady_clock::now() - start >= 250ms);
+  // The first request's deadline runs from the connection, not from its first byte.
   RawClient d(s.port());
-  CHECK(d.closedWithin(3s));
+  std::this_thread::sleep_for(200ms);
+  REQUIRE(d.send("GET / HTTP/1.1\r\n"));
+  CHECK(d.closedWithin(250ms));
 }
 
 TEST_CASE("the handler answers later from another thread") {
