@@ -96,10 +96,13 @@ std::optional<std::string> encodeHeader(const nlohmann::json& extraHeader, const
 
 // Fast path for the token endpoint: signs with a header already encoded once per key.
 // signingInputPrefix = b64url(header) + "."; returns prefix + b64url(payload) + "." + b64url(sig).
+// Only the prefix's shape is checked per call (base64url then '.'); make it with encodeHeader.
+// Thread-safe; contexts are pooled per key, so reuse one Key rather than reloading it.
 std::optional<std::string> signWithEncodedHeader(std::string_view encodedHeaderWithDot, std::string_view payload,
                                                  const Key& key, std::string& error);
 
-// A JWK Set: {"keys":[...]}; members without a usable public key are reported as errors.
+// A JWK Set: {"keys":[...]}; members without a usable public key are reported as errors (the
+// whole set is refused, naming the member), as are a repeated "kid" and more than 64 keys.
 struct JwkEntry {
   std::string kid;  // may be empty
   Key key;

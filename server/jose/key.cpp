@@ -171,6 +171,12 @@ std::optional<Key> Key::fromPem(std::string_view pem, std::string& error) {
     error = "PEM too large";
     return std::nullopt;
   }
+  // PEM_read_bio skips any text before the BEGIN line; only whitespace may be there.
+  const auto begin = pem.find("-----BEGIN ");
+  if (begin == std::string_view::npos || !detail::isWhitespace(pem.data(), begin)) {
+    error = "not a single PEM block";
+    return std::nullopt;
+  }
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   char* name = nullptr;
   char* header = nullptr;

@@ -210,7 +210,9 @@ TEST_SUITE("jose keys") {
     std::string error;
     const std::string pub = ec.publicPem();
     CHECK(Key::fromPem(pub + "\n\n", error).has_value());
+    CHECK(Key::fromPem("\n\n" + pub, error).has_value());
     CHECK_FALSE(Key::fromPem(pub + "junk", error).has_value());
+    CHECK_FALSE(Key::fromPem("junk\n" + pub, error).has_value());
     CHECK_FALSE(Key::fromPem(pub + pub, error).has_value());
     CHECK_FALSE(Key::fromPem("", error).has_value());
     CHECK_FALSE(Key::fromPem("not a pem", error).has_value());
