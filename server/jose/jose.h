@@ -37,7 +37,10 @@ class Key {
   // EC P-256 for ES256, Ed25519 for EdDSA, RSA-3072 for PS256.
   static std::optional<Key> generate(Alg alg, std::string& error);
   // A public JWK (kty EC/crv P-256, OKP/crv Ed25519, RSA >= 2048 bits). Refuses private members
-  // ("d", "p", ...), symmetric keys (kty oct), unknown kty/crv, points not on the curve.
+  // ("d", "p", ...), symmetric keys (kty oct), unknown kty/crv, points not on the curve, RSA
+  // moduli that are even, padded or over 8192 bits. Optional members must agree with our use:
+  // "alg" (if any) names this key's algorithm (so an RS256 JWK is refused), "use" is "sig",
+  // "key_ops" includes "verify".
   static std::optional<Key> fromPublicJwk(const nlohmann::json& jwk, std::string& error);
   // A private JWK (EC P-256 with d, OKP Ed25519 with d, RSA with d, p, q, dp, dq, qi and no
   // "oth"): for keys kept as JWK and for the RFC test vectors. The private part must match the
