@@ -15,5 +15,10 @@ void addBuildCommand(CLI::App& app, int& result);
 void addInspectCommands(CLI::App& app, int& result);
 void addEvalCommand(CLI::App& app, int& result);
 void addTestCommand(CLI::App& app, int& result);
+void addServeCommand(CLI::App& app, int& result);
+void addSubjectCommand(CLI::App& app, int& result);
+void addClientCommand(CLI::App& app, int& result);
+void addKeysCommand(CLI::App& app, int& result);
+void addPolicyCommand(CLI::App& app, int& result);
 
 }  // namespace mandate::cli

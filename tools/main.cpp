@@ -14,6 +14,11 @@ int main(int argc, char** argv) {
   mandate::cli::addTestCommand(app, result);
   mandate::cli::addEvalCommand(app, result);
   mandate::cli::addInspectCommands(app, result);
+  mandate::cli::addServeCommand(app, result);
+  mandate::cli::addSubjectCommand(app, result);
+  mandate::cli::addClientCommand(app, result);
+  mandate::cli::addKeysCommand(app, result);
+  mandate::cli::addPolicyCommand(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,334 @@
+#include "oauth/permissions.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "oauth/log.h"
+#include "vm/frame.h"
+#include "vm/report.h"
+#include "vm/vm.h"
+
+namespace mandate::oauth {
+
+namespace {
+
+constexpr std::size_t kMaxDetailEntries = 32;
+
+std::uint64_t allProducts(const Schema& schema, std::size_t action) {
+  if (!schema.actionHasProducts[action]) return 1;
+  std::size_t n = schema.productCount();
+  return n >= 64 ? ~0ULL : ((1ULL << n) - 1);
+}
+
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+bool validScopeToken(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
+  });
+}
+
+bool clientMayAsk(const ClientEntry& client, const std::string& action) {
+  return std::find(client.scopes.begin(), client.scopes.end(), action) != client.scopes.end();
+}
+
+OAuthError scopeError(std::string d) { return {400, "invalid_scope", std::move(d), {}}; }
+OAuthError detailsError(std::string d) { return {400, "invalid_authorization_details", std::move(d), {}}; }
+
+bool addDetails(const Schema& schema, const ClientEntry& client, const std::string& text, CellSet& cells,
+                OAuthError& error) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_array() || j.empty()) {
+    error = detailsError("authorization_details must be a non-empty JSON array (RFC 9396 §2)");
+    return false;
+  }
+  if (j.size() > kMaxDetailEntries) {
+    error = detailsError("at most 32 authorization_details entries");
+    return false;
+  }
+  for (const auto& entry : j) {
+    if (!entry.is_object()) {
+      error = detailsError("each authorization_details entry must be an object");
+      return false;
+    }
+    for (auto& [k, v] : entry.items()) {
+      (void)v;
+      if (k != "type" && k != "actions" && k != "product_classes") {
+        error = detailsError("unsupported member `" + k + "` in a `trading` authorization_details entry");
+        return false;
+      }
+    }
+    auto type = entry.find("type");
+    if (type == entry.end() || !type->is_string()) {
+      error = detailsError("an authorization_details entry without a type");
+      return false;
+    }
+    if (*type != "trading") {
+      error = detailsError("unsupported authorization_details type `" + type->get<std::string>() + "`");
+      return false;
+    }
+    auto actions = entry.find("actions");
+    if (actions == entry.end() || !actions->is_array() || actions->empty()) {
+      error = detailsError("a `trading` entry needs a non-empty `actions` array");
+      return false;
+    }
+    std::uint64_t products = ~0ULL;
+    bool productsGiven = false;
+    if (auto pc = entry.find("product_classes"); pc != entry.end()) {
+      if (!pc->is_array() || pc->empty()) {
+        error = detailsError("`product_classes` must be a non-empty array");
+        return false;
+      }
+      productsGiven = true;
+      products = 0;
+      for (const auto& p : *pc) {
+        int idx = p.is_string() ? schema.findProduct(p.get<std::string>()) : -1;
+        if (idx < 0) {
+          error = detailsError("unknown product class " + p.dump());
+          return false;
+        }
+        products |= 1ULL << idx;
+      }
+    }
+    for (const auto& a : *actions) {
+      int idx = a.is_string() ? schema.findAction(a.get<std::string>()) : -1;
+      if (idx < 0) {
+        error = detailsError("unknown action " + a.dump());
+        return false;
+      }
+      if (!clientMayAsk(client, a.get<std::string>())) {
+        error = detailsError("action `" + a.get<std::string>() + "` is outside the client's registered scope");
+        return false;
+      }
+      auto ai = static_cast<std::size_t>(idx);
+      if (productsGiven && !schema.actionHasProducts[ai]) {
+        error = detailsError("action `" + a.get<std::string>() + "` has no product classes");
+        return false;
+      }
+      cells[ai] |= schema.actionHasProducts[ai] ? (products & allProducts(schema, ai)) : 1;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::string> actionNames(const Schema& schema, const CellSet& cells) {
+  std::vector<std::string> out;
+  for (std::size_t a = 0; a < cells.size(); ++a)
+    if (cells[a] != 0) out.push_back(schema.actions[a]);
+  return out;
+}
+
+std::optional<CellSet> requestedCells(const Schema& schema, const ClientEntry& client, const PermissionRequest& req,
+                                      OAuthError& error) {
+  CellSet cells(schema.actions.size(), 0);
+  if (req.scope) {
+    auto names = splitSpaces(*req.scope);
+    if (names.empty()) {
+      error = scopeError("scope is empty");
+      return std::nullopt;
+    }
+    for (const auto& n : names) {
+      if (!validScopeToken(n)) {
+        error = scopeError("malformed scope token");
+        return std::nullopt;
+      }
+      int a = schema.findAction(n);
+      if (a < 0) {
+        error = scopeError("unknown scope `" + n + "`");
+        return std::nullopt;
+      }
+      if (!clientMayAsk(client, n)) {
+        error = scopeError("scope `" + n + "` is outside the client's registered scope");
+        return std::nullopt;
+      }
+      cells[a] = allProducts(schema, a);
+    }
+  }
+  if (req.authorizationDetails && !addDetails(schema, client, *req.authorizationDetails, cells, error))
+    return std::nullopt;
+  if (!req.scope && !req.authorizationDetails) {
+    for (const auto& s : client.scopes) {
+      int a = schema.findAction(s);
+      if (a >= 0) cells[a] = allProducts(schema, a);
+    }
+    if (std::all_of(cells.begin(), cells.end(), [](std::uint64_t m) { return m == 0; })) {
+      error = scopeError("no scope requested and the client has no registered scope");
+      return std::nullopt;
+    }
+  }
+  return cells;
+}
+
+namespace {
+
+struct ThreadState {
+  const bundle::Bundle* bundle = nullptr;
+  vm::Frame frame;
+  vm::Decision decision;
+};
+
+nlohmann::json limitJson(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_number() ? j : nlohmann::json(text);
+}
+
+std::string ipOnly(const std::string& ip) { return ip.empty() ? std::string("0.0.0.0") : ip; }
+
+}  // namespace
+
+std::optional<Grant> decide(const LoadedPolicy& policy, const SubjectEntry& subject, const ClientEntry& client,
+                            const CellSet& requested, const std::vector<std::string>& requestedScopes,
+                            const RequestFacts& facts, bool detailsUsed, OAuthError& error) {
+  const bundle::Bundle& b = *policy.bundle;
+  const Schema& schema = b.schema;
+  thread_local ThreadState state;
+  if (state.bundle != &b) {
+    state.decision.reset(b);
+    state.bundle = &b;
+  }
+
+  // The policy input. request.country: GeoIP is not wired yet (the risk work adds it); until then
+  // the subject's verified residence stands in for the request's country.
+  nlohmann::json input;
+  input["subject"] = subject.attrs;
+  input["client"] = {{"kind", client.client.kind}, {"ip_allowlist", client.client.ipAllowlist}};
+  nlohmann::json request{{"ip", ipOnly(facts.ip)},
+                         {"scopes", requestedScopes},
+                         {"aal", facts.aal},
+                         {"auth_age", facts.authAgeMs / 1000}};
+  if (auto it = subject.attrs.find("residence"); it != subject.attrs.end()) request["country"] = *it;
+  input["request"] = std::move(request);
+  input["risk"] = {{"score", facts.riskScore}, {"new_device", false}, {"impossible_travel", false}};
+  input["now"] = facts.nowMs / 1000;
+  // Drop what the schema does not declare (a client or request attribute the policy does not
+  // read), so the frame never fails on it; the subject's attributes were checked when stored.
+  for (auto& [section, attrs] : input.items()) {
+    if (!attrs.is_object()) continue;
+    for (auto it = attrs.begin(); it != attrs.end();) {
+      if (schema.findAttr(section, it.key()) == nullptr && section != "subject")
+        it = attrs.erase(it);
+      else
+        ++it;
+    }
+  }
+  std::vector<std::string> frameErrors;
+  vm::FrameOptions opts;
+  opts.requireAll = false;  // a missing attribute reaches the VM as absent: rules fail closed
+  vm::fillFrame(schema, input, state.frame, frameErrors, opts);
+
+  vm::Decision& d = state.decision;
+  vm::evaluate(b, state.frame, d);
+
+  Grant g;
+  g.cells.assign(requested.size(), 0);
+  std::set<std::string> denying;
+  std::int64_t aalNeeded = 0;
+  for (std::size_t a = 0; a < requested.size() && a < d.actions; ++a) {
+    std::uint64_t want = requested[a];
+    for (std::uint64_t m = want; m != 0; m &= m - 1) {
+      auto p = static_cast<std::size_t>(__builtin_ctzll(m));
+      std::size_t cell = a * 64 + p;
+      if (!d.allowed(a, p)) {
+        if (d.denyRule[cell] >= 0) denying.insert(b.rules[static_cast<std::size_t>(d.denyRule[cell])].id);
+        continue;
+      }
+      if (d.aal[cell] > facts.aal) {  // the credential is not strong enough for this cell
+        aalNeeded = std::max(aalNeeded, d.aal[cell]);
+        continue;
+      }
+      if (d.authAgeMs[cell] >= 0 && facts.authAgeMs > d.authAgeMs[cell]) continue;
+      g.cells[a] |= 1ULL << p;
+    }
+  }
+  g.denyingRules.assign(denying.begin(), denying.end());
+  for (const auto& e : frameErrors) g.evalErrors.push_back(e);
+  for (std::uint32_t i = 0; i < d.errorCount; ++i) {
+    const auto& re = d.errors[i];
+    std::string what = b.rules[re.rule].id + ": " + vm::describe(re.error);
+    if (re.error == vm::EvalError::Absent && re.slot < schema.attrs.size())
+      what += " `" + schema.attrs[re.slot].section + "." + schema.attrs[re.slot].name + "`";
+    g.evalErrors.push_back(what);
+  }
+
+  bool any = std::any_of(g.cells.begin(), g.cells.end(), [](std::uint64_t m) { return m != 0; });
+  if (!any) {
+    std::string desc = "nothing requested is permitted";
+    if (!g.denyingRules.empty()) {
+      desc += "; denied by ";
+      std::size_t shown = 0;
+      for (const auto& id : g.denyingRules) {
+        if (shown == 5) {
+          desc += "; and " + std::to_string(g.denyingRules.size() - 5) + " more";
+          break;
+        }
+        const bundle::Rule* rule = nullptr;
+        for (const auto& r : b.rules)
+          if (r.id == id) rule = &r;
+        desc += (shown ? "; " : "") + id;
+        if (rule != nullptr && !rule->reason.empty()) desc += " (" + rule->reason + ")";
+        ++shown;
+      }
+    } else if (aalNeeded > 0) {
+      desc += ": the policy requires authenticator assurance level " + std::to_string(aalNeeded);
+    } else {
+      desc += ": no policy rule permits it";
+    }
+    if (!g.evalErrors.empty()) desc += " [evaluation errors: " + g.evalErrors.front() + "]";
+    error = detailsUsed ? OAuthError{400, "invalid_authorization_details", desc, {}}
+                        : OAuthError{400, "invalid_scope", desc, {}};
+    error.denyingRules = g.denyingRules;
+    return std::nullopt;
+  }
+
+  // authorization_details: per action, product classes grouped by identical limits; entries with
+  // the same classes and limits share one entry.
+  std::map<std::pair<std::uint64_t, std::string>, std::pair<std::vector<std::string>, nlohmann::json>> groups;
+  std::vector<std::pair<std::uint64_t, std::string>> order;
+  for (std::size_t a = 0; a < g.cells.size(); ++a) {
+    if (g.cells[a] == 0) continue;
+    std::map<std::string, std::pair<std::uint64_t, nlohmann::json>> byLimits;
+    std::vector<std::string> limitOrder;
+    for (std::uint64_t m = g.cells[a]; m != 0; m &= m - 1) {
+      auto p = static_cast<std::size_t>(__builtin_ctzll(m));
+      nlohmann::json limits = nlohmann::json::object();
+      for (std::size_t l = 0; l < schema.limits.size(); ++l) {
+        std::string v = vm::limitText(b, d, l, a, p);
+        if (!v.empty()) limits[schema.limits[l].name] = limitJson(v);
+      }
+      std::string key = limits.dump();
+      auto [it, fresh] = byLimits.try_emplace(key, 0, limits);
+      if (fresh) limitOrder.push_back(key);
+      it->second.first |= 1ULL << p;
+    }
+    for (const auto& key : limitOrder) {
+      auto& [mask, limits] = byLimits[key];
+      std::uint64_t products = schema.actionHasProducts[a] ? mask : 0;
+      auto gk = std::make_pair(products, key);
+      auto [it, fresh] = groups.try_emplace(gk, std::vector<std::string>{}, limits);
+      if (fresh) order.push_back(gk);
+      it->second.first.push_back(schema.actions[a]);
+    }
+  }
+  g.authorizationDetails = nlohmann::json::array();
+  const EnumInfo* products = schema.productsEnum >= 0 ? &schema.enums[schema.productsEnum] : nullptr;
+  for (const auto& gk : order) {
+    auto& [actions, limits] = groups[gk];
+    nlohmann::json entry{{"type", "trading"}, {"actions", actions}};
+    if (gk.first != 0 && products != nullptr) {
+      nlohmann::json pcs = nlohmann::json::array();
+      for (std::uint64_t m = gk.first; m != 0; m &= m - 1) pcs.push_back(products->values[__builtin_ctzll(m)]);
+      entry["product_classes"] = pcs;
+    }
+    if (!limits.empty()) entry["limits"] = limits;
+    g.authorizationDetails.push_back(std::move(entry));
+  }
+  auto names = actionNames(schema, g.cells);
+  for (std::size_t i = 0; i < names.size(); ++i) g.scope += (i ? " " : "") + names[i];
+  g.ttlCapMs = d.ttlCapMs;
+  return g;
+}
+
+}  // namespace mandate::oauth

@@ -1,0 +1,38 @@
+#pragma once
+// The live policy bundle. Requests take a shared snapshot; a reload builds the new bundle off to
+// the side and swaps it in atomically, so a request sees either the old or the new bundle whole.
+// A bundle that fails to compile or verify is refused and the old one stays live.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "bundle/bundle.h"
+
+namespace mandate::oauth {
+
+struct LoadedPolicy {
+  std::unique_ptr<bundle::Bundle> bundle;
+  std::string hash;  // "sha256:<hex>"
+  std::int64_t loadedMs = 0;
+};
+
+// Produces a verified bundle, or nullptr with the reason (diagnostics, verifier error).
+using PolicyLoader = std::function<std::unique_ptr<bundle::Bundle>(std::string& error)>;
+
+class PolicyHolder {
+ public:
+  explicit PolicyHolder(PolicyLoader loader) : loader_(std::move(loader)) {}
+  // Loads and swaps; false (old bundle kept) with the reason.
+  bool reload(std::int64_t nowMs, std::string& error);
+  std::shared_ptr<const LoadedPolicy> current() const { return current_.load(); }
+
+ private:
+  PolicyLoader loader_;
+  std::mutex reloadMutex_;  // one reload at a time
+  std::atomic<std::shared_ptr<const LoadedPolicy>> current_;
+};
+
+}  // namespace mandate::oauth

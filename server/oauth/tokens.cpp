@@ -1,0 +1,110 @@
+#include "oauth/tokens.h"
+
+#include "oauth/log.h"
+
+namespace mandate::oauth {
+
+std::string hexSha256(std::string_view s) {
+  static const char* d = "0123456789abcdef";
+  std::string raw = jose::sha256(s), h;
+  h.reserve(64);
+  for (unsigned char c : raw) {
+    h.push_back(d[c >> 4]);
+    h.push_back(d[c & 15]);
+  }
+  return h;
+}
+
+http::Response issueTokens(Context& ctx, const IssueRequest& req) {
+  auto keys = ctx.keys.current();
+  if (!keys || !keys->signing) {
+    logEvent(Level::Error, "no signing key can sign now");
+    return errorResponse({500, "server_error", "no signing key is available", {}});
+  }
+  const auto& client = req.client->entry->client;
+  std::int64_t now = ctx.clock.nowMs();
+  std::int64_t ttlMs = std::min<std::int64_t>(client.tokenTtlS, ctx.config.tokens.maxAccessTtlS) * 1000;
+  if (req.grant->ttlCapMs >= 0) ttlMs = std::min(ttlMs, req.grant->ttlCapMs);
+  std::int64_t ttlS = std::max<std::int64_t>(ttlMs / 1000, 1);
+  std::int64_t iat = now / 1000;
+
+  std::string jti = jose::b64urlEncode(ctx.random(16));
+  bool wantsRefresh = req.client->entry->hasGrant("refresh_token");
+  std::string familyId = req.familyId;
+  if (wantsRefresh && familyId.empty()) familyId = jose::b64urlEncode(ctx.random(16));
+
+  nlohmann::json claims{{"iss", ctx.issuer},
+                        {"sub", client.subject},
+                        {"aud", req.resource.empty() ? ctx.issuer : req.resource},
+                        {"exp", iat + ttlS},
+                        {"iat", iat},
+                        {"jti", jti},
+                        {"client_id", client.id},
+                        {"scope", req.grant->scope},
+                        {"authorization_details", req.grant->authorizationDetails},
+                        {"policy", req.policy->hash}};
+  if (!familyId.empty()) claims["fid"] = familyId;  // lets revoking a refresh family reach its access tokens
+  std::string error;
+  auto jwt = jose::signWithEncodedHeader(keys->encodedHeader, claims.dump(), *keys->signing, error);
+  if (!jwt) {
+    logEvent(Level::Error, "signing failed", {{"error", error}});
+    return errorResponse({500, "server_error", "signing failed", {}});
+  }
+  nlohmann::json body{{"access_token", *jwt},
+                      {"token_type", "Bearer"},
+                      {"expires_in", ttlS},
+                      {"scope", req.grant->scope},
+                      {"authorization_details", req.grant->authorizationDetails}};
+  if (wantsRefresh) {
+    std::string refresh = jose::b64urlEncode(ctx.random(32));
+    store::RefreshToken rt;
+    rt.tokenHash = hexSha256(refresh);
+    rt.familyId = familyId;
+    rt.clientId = client.id;
+    rt.subject = client.subject;
+    rt.scope = req.original.scope.value_or("");
+    rt.authorizationDetailsJson = req.original.authorizationDetails.value_or("");
+    rt.resource = req.resource;
+    rt.issuedMs = now;
+    rt.familyExpiresMs = req.familyExpiresMs > 0 ? req.familyExpiresMs : now + ctx.config.tokens.refreshAbsoluteS * 1000;
+    rt.expiresMs = std::min(now + ctx.config.tokens.refreshTtlS * 1000, rt.familyExpiresMs);
+    ctx.store.insertRefresh(rt);
+    body["refresh_token"] = refresh;
+  }
+  ctx.metrics.tokenIssued();
+  return noStoreJson(body.dump());
+}
+
+std::optional<nlohmann::json> signedAccessToken(Context& ctx, std::string_view token) {
+  std::string error;
+  auto jws = jose::parse(token, error);
+  if (!jws) return std::nullopt;
+  auto kid = jws->header.find("kid");
+  auto typ = jws->header.find("typ");
+  if (kid == jws->header.end() || !kid->is_string() || typ == jws->header.end() || *typ != "at+jwt")
+    return std::nullopt;
+  auto keys = ctx.keys.current();
+  const jose::Key* key = keys ? keys->find(kid->get<std::string>()) : nullptr;
+  if (key == nullptr) return std::nullopt;
+  const jose::Alg allowed[] = {key->alg()};
+  if (!jose::verify(*jws, *key, allowed, error)) return std::nullopt;
+  auto claims = nlohmann::json::parse(jws->payload, nullptr, false);
+  if (!claims.is_object() || claims.value("iss", "") != ctx.issuer) return std::nullopt;
+  if (!claims.contains("exp") || !claims["exp"].is_number_integer() || !claims.contains("jti") ||
+      !claims["jti"].is_string())
+    return std::nullopt;
+  return claims;
+}
+
+std::optional<nlohmann::json> activeAccessToken(Context& ctx, std::string_view token) {
+  auto claims = signedAccessToken(ctx, token);
+  if (!claims) return std::nullopt;
+  if ((*claims)["exp"].get<std::int64_t>() <= ctx.clock.nowMs() / 1000) return std::nullopt;
+  if (ctx.store.isAccessTokenRevoked((*claims)["jti"].get<std::string>())) return std::nullopt;
+  if (auto fid = claims->find("fid"); fid != claims->end() && fid->is_string() &&
+                                       ctx.store.isFamilyRevoked(fid->get<std::string>()))
+    return std::nullopt;
+  return claims;
+}
+
+}  // namespace mandate::oauth
