@@ -38,7 +38,9 @@ async function makeTarget() {
 before(async () => {
   target = await makeTarget();
   await target.setSubject('acct-interop', SUBJECT);
-  const common = { subject: 'acct-interop', scope: 'read trade' };
+  // Trading bots, as client_credentials clients are at a venue; the reference policies let a bot
+  // trade only from an address on its allowlist (policies/venue/api_keys.policy).
+  const common = { subject: 'acct-interop', scope: 'read trade', kind: 'trading_bot', ipAllowlist: ['127.0.0.1/32'] };
   clients.basic = await target.createClient({ ...common, id: 'interop-basic', auth: 'client_secret_basic' });
   clients.post = await target.createClient({ ...common, id: 'interop-post', auth: 'client_secret_post' });
 
@@ -168,6 +170,13 @@ test('client_credentials with private_key_jwt (ES256 client key, assertion made 
   // A second request: oauth4webapi makes a new assertion (new jti) each time.
   const again = await clientCredentials(pkjwt());
   assert.notEqual(again.access_token, res.access_token);
+  // oauth4webapi puts the issuer in the assertion's aud; the token endpoint URL is the other
+  // audience RFC 7523 allows.
+  const toEndpoint = oauth.PrivateKeyJwt({ key: clientKey.privateKey, kid: clientKey.kid }, {
+    [oauth.modifyAssertion]: (_header, payload) => { payload.aud = as.token_endpoint; },
+  });
+  const third = await clientCredentials([pkjwt()[0], toEndpoint]);
+  await verifyAccessToken(third.access_token, { clientId: clients.pkjwt.client_id, scope: 'read trade' });
 });
 
 test('a wrong client secret is an invalid_client challenge that oauth4webapi recognizes', async () => {

@@ -13,10 +13,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '../../../..');
 
 const live = new Set();
+const dirs = new Set();
 function killAllSync() {
   for (const child of live) {
     try { child.kill('SIGKILL'); } catch { /* already gone */ }
   }
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 }
 process.on('exit', killAllSync);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -35,6 +37,7 @@ export class MandateTarget {
     if (!binary || !fs.existsSync(binary)) throw new Error(`mandate binary not found: ${binary}`);
     this.binary = path.resolve(binary);
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-interop-'));
+    dirs.add(this.dir);
     this.dataDir = path.join(this.dir, 'data');
     this.log = '';
   }
@@ -53,12 +56,15 @@ export class MandateTarget {
     await this.cli(['subject', 'set', id, '--attrs', JSON.stringify(attrs)]);
   }
 
-  // spec: { id, subject, auth, grants = ['client_credentials'], scope, jwks (a JWK Set object) }.
+  // spec: { id, subject, auth, grants = ['client_credentials'], scope, kind, ipAllowlist (CIDRs),
+  // jwks (a JWK Set object) }.
   // Resolves with { client_id, client_secret? } from `client create --json`.
   async createClient(spec) {
     const args = ['client', 'create', '--id', spec.id, '--subject', spec.subject, '--auth', spec.auth, '--json'];
     for (const g of spec.grants ?? ['client_credentials']) args.push('--grant', g);
     if (spec.scope) args.push('--scope', spec.scope);
+    if (spec.kind) args.push('--kind', spec.kind);
+    for (const cidr of spec.ipAllowlist ?? []) args.push('--ip-allowlist', cidr);
     if (spec.jwks) {
       const file = path.join(this.dir, `${spec.id}.jwks.json`);
       fs.writeFileSync(file, JSON.stringify(spec.jwks));
@@ -110,5 +116,6 @@ export class MandateTarget {
       clearTimeout(timer);
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
+    dirs.delete(this.dir);
   }
 }
