@@ -85,6 +85,18 @@ http::Response refreshGrant(Context& ctx, const AuthenticatedClient& client, con
   auto existing = ctx.store.getRefresh(hash);
   if (!existing || existing->clientId != client.entry->client.id)
     return errorResponse(invalidGrant("unknown refresh token"));
+  // RFC 6749 §6: a narrower scope may be asked for, never a wider one; checked before the token
+  // is consumed, so a refused request leaves it usable.
+  std::optional<std::string> narrowed;
+  if (auto s = form.get("scope")) {
+    auto original = splitSpaces(existing->scope.empty() ? client.entry->client.scope : existing->scope);
+    if (!existing->authorizationDetailsJson.empty() && existing->scope.empty())
+      return errorResponse({400, "invalid_scope", "this grant was made with authorization_details; refresh it without scope", {}});
+    for (const auto& n : splitSpaces(*s))
+      if (std::find(original.begin(), original.end(), n) == original.end())
+        return errorResponse({400, "invalid_scope", "scope `" + n + "` exceeds the original grant", {}});
+    narrowed = *s;
+  }
   store::RefreshToken rt;
   switch (ctx.store.consumeRefresh(hash, ctx.clock.nowMs(), rt)) {
     case store::RefreshUse::Ok: break;
@@ -99,13 +111,8 @@ http::Response refreshGrant(Context& ctx, const AuthenticatedClient& client, con
   PermissionRequest asked;
   if (!rt.scope.empty()) asked.scope = rt.scope;
   if (!rt.authorizationDetailsJson.empty()) asked.authorizationDetails = rt.authorizationDetailsJson;
-  if (auto s = form.get("scope")) {
-    // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
-    auto original = splitSpaces(asked.scope.value_or(client.entry->client.scope));
-    for (const auto& n : splitSpaces(*s))
-      if (std::find(original.begin(), original.end(), n) == original.end())
-        return errorResponse({400, "invalid_scope", "scope `" + n + "` exceeds the original grant", {}});
-    asked.scope = *s;
+  if (narrowed) {
+    asked.scope = *narrowed;
     asked.authorizationDetails.reset();
   }
   return grantTokens(ctx, client, req, asked, rt.resource, rt.familyId, rt.familyExpiresMs);
