@@ -97,6 +97,7 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 form='grant_type=client_credentials&scope=read%20trade'
 results=()  # "name conns tokens_per_s p50 p99 bad" lines
+declare -A issued=()  # requests sent to each server, warm-ups included
 
 # run_wrk NAME CONNS PORT CLIENT_ID SECRET: a warm-up, then the measured run.
 run_wrk() {
@@ -104,7 +105,9 @@ run_wrk() {
   basic="$(printf '%s:%s' "$4" "$5" | base64 -w0)"
   local url="http://127.0.0.1:$port/token"
   BENCH_BASIC="$basic" BENCH_BODY="$form" wrk -t"$wrk_threads" -c"$conns" -d"${warmup}s" \
-    -s "$HERE/token.lua" "$url" >/dev/null
+    -s "$HERE/token.lua" "$url" >"$work/wrk.out"
+  line="$(grep '^wrk: requests=' "$work/wrk.out")" || { cat "$work/wrk.out" >&2; die "no result from wrk"; }
+  issued[$name]=$(( ${issued[$name]:-0} + $(field "$line" requests) ))
   BENCH_BASIC="$basic" BENCH_BODY="$form" wrk -t"$wrk_threads" -c"$conns" -d"${seconds}s" --latency \
     -s "$HERE/token.lua" "$url" >"$work/wrk.out"
   line="$(grep '^wrk: requests=' "$work/wrk.out")" || { cat "$work/wrk.out" >&2; die "no result from wrk"; }
@@ -117,6 +120,7 @@ run_wrk() {
   if (( bad * 1000000 > requests * max_bad_ppm )); then
     die "$name at $conns connections: $bad of $requests requests were not a 200 with a token (over 0.1%); the figures would measure errors"
   fi
+  issued[$name]=$(( ${issued[$name]} + requests ))
   results+=("$name $conns $(field "$line" tokens_per_s) $(field "$line" p50_ms) $(field "$line" p99_ms) $bad")
 }
 
@@ -124,10 +128,13 @@ run_wrk() {
 echo "== mandate serve (data dir in $work)"
 data="$work/mandate-data"
 subject='{"kyc_tier":3,"residence":"SG","category":"professional","us_person":false,"ecp":true,"appropriateness":[],"net_worth_usd":"5000000","onboarded":"2024-01-01T00:00:00Z"}'
-# From the repository root: the admin commands check against the schema of ./policies.
+# From the repository root: the admin commands check against the schema of ./policies. The
+# client is a trading bot allowed from 127.0.0.1, so the policies grant trade (a bot without an
+# allowlist would get read only): the benchmark measures full trading tokens.
 (cd "$ROOT" && "$mandate" subject set acct-bench --data-dir "$data" --attrs "$subject" >/dev/null)
 (cd "$ROOT" && "$mandate" client create --data-dir "$data" --id bench --subject acct-bench --grant client_credentials \
-  --auth client_secret_basic --scope "read trade" --json >"$work/client.json")
+  --auth client_secret_basic --scope "read trade" --kind trading_bot --ip-allowlist 127.0.0.1/32 \
+  --json >"$work/client.json")
 m_secret="$(node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.stdout.write(c.client_secret)' "$work/client.json")"
 [[ -n "$m_secret" ]] || die "mandate client create --json gave no client_secret"
 
@@ -164,16 +171,9 @@ p_verify="$(node "$PEER/verify.mjs" "http://127.0.0.1:$p_port" bench "$peer_secr
 echo "peer: $p_verify"
 
 # ---------------------------------------------------------------------------- runs
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== wrk -t$wrk_threads, ${warmup} s warm-up then ${seconds} s per run (wrk shares the cores with the server)"
-run_wrk mandate 8 "$m_port" bench "$m_secret"
-run_wrk mandate 64 "$m_port" bench "$m_secret"
-run_wrk peer 8 "$p_port" bench "$peer_secret"
-run_wrk peer 64 "$p_port" bench "$peer_secret"
-
-# The peer's resident memory with 1,000 idle connections, for comparison (it has no /healthz).
-idle_rss() {  # idle_rss PID PORT PATH: prints "before_kb during_kb"
-  local before during fifo="$work/idle.stdin" i
+# Resident memory with 1,000 idle keep-alive connections, each having had one answer.
+idle_rss() {  # idle_rss PID PORT PATH: prints "before_kb during_kb sockets_held"
+  local before during sockets fifo="$work/idle.stdin" i
   before="$(rss_kb "$1")"
   rm -f "$fifo"; mkfifo "$fifo"
   node "$PEER/idle.mjs" 127.0.0.1 "$2" 1000 "$3" <"$fifo" >"$work/idle.out" 2>&1 &
@@ -188,11 +188,24 @@ idle_rss() {  # idle_rss PID PORT PATH: prints "before_kb during_kb"
     { exec {hold}>&-; wait "$idle_pid" || true; die "1,000 idle connections: $(cat "$work/idle.out")"; }
   sleep 1
   during="$(rss_kb "$1")"
+  # The server's open sockets: proof that the 1,000 connections are held while RSS is read.
+  sockets="$(find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l)"
   exec {hold}>&-
   wait "$idle_pid" || true
-  echo "$before $during"
+  echo "$before $during $sockets"
 }
-read -r p_rss_before p_rss_idle < <(idle_rss "$p_pid" "$p_port" /jwks)
+echo "== mandate serve with 1,000 idle keep-alive connections (GET /healthz on each), before any load"
+read -r m_rss_fresh m_rss_idle m_sockets < <(idle_rss "$m_pid" "$m_port" /healthz)
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== wrk -t$wrk_threads, ${warmup} s warm-up then ${seconds} s per run (wrk shares the cores with the server)"
+run_wrk mandate 8 "$m_port" bench "$m_secret"
+run_wrk mandate 64 "$m_port" bench "$m_secret"
+run_wrk peer 8 "$p_port" bench "$peer_secret"
+run_wrk peer 64 "$p_port" bench "$peer_secret"
+
+# The peer for comparison (it has no /healthz).
+read -r p_rss_before p_rss_idle p_sockets < <(idle_rss "$p_pid" "$p_port" /jwks)
 stop_peer
 
 # Cluster mode: as many workers as cores, one signing key, the primary sharing the socket.
@@ -207,8 +220,8 @@ if (( cores > 1 )); then
   stop_peer
 fi
 
-echo "== mandate serve with 1,000 idle keep-alive connections (GET /healthz on each)"
-read -r m_rss_before m_rss_idle < <(idle_rss "$m_pid" "$m_port" /healthz)
+echo "== mandate serve with 1,000 idle keep-alive connections again, after ${issued[mandate]} tokens"
+read -r m_rss_loaded m_rss_idle_loaded m_sockets_loaded < <(idle_rss "$m_pid" "$m_port" /healthz)
 
 # ---------------------------------------------------------------------------- figures
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
@@ -224,8 +237,10 @@ for r in "${results[@]}"; do
 done
 ratio="$(awk -v m="$m_tps" -v p="$best_peer" 'BEGIN { printf "%.2f", m / p }')"
 echo
-echo "rss_1000_idle_mb (mandate serve, 1,000 idle keep-alive connections): $(mb "$m_rss_idle") MB (before: $(mb "$m_rss_before") MB)"
-echo "peer rss with 1,000 idle connections (one node process):             $(mb "$p_rss_idle") MB (before: $(mb "$p_rss_before") MB)"
+echo "rss_1000_idle_mb (mandate serve, fresh, 1,000 idle keep-alive connections): $(mb "$m_rss_idle") MB (without them: $(mb "$m_rss_fresh") MB; $m_sockets sockets open)"
+echo "mandate serve after ${issued[mandate]} tokens: $(mb "$m_rss_loaded") MB, with 1,000 idle connections $(mb "$m_rss_idle_loaded") MB ($m_sockets_loaded sockets open)"
+echo "  growth under load: $(awk -v a="$m_rss_loaded" -v b="$m_rss_fresh" -v n="${issued[mandate]}" 'BEGIN { printf "%.0f", (a - b) * 1024 / n }') bytes of RSS per token issued (0 when nothing is retained per request)"
+echo "peer rss with 1,000 idle connections (one node process, after its runs): $(mb "$p_rss_idle") MB (without them: $(mb "$p_rss_before") MB; $p_sockets sockets open)"
 echo "token size: mandate $(field "$m_verify" bytes) bytes (claims $(field "$m_verify" claims)); peer $(field "$p_verify" bytes) bytes"
 echo "peer best: $best_peer_name; ratio = mandate c=64 / peer best = $ratio"
 echo "bench: tokens_per_s=${m_tps} p50_ms=${m_p50} p99_ms=${m_p99} peer_tokens_per_s=${best_peer} ratio=${ratio}"

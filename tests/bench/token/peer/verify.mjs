@@ -1,5 +1,6 @@
 // Gets one token from a server's token endpoint (client_credentials, HTTP Basic) and verifies it
-// against the server's /jwks with jose: signature, alg ES256, typ at+jwt, iss, exp, client_id.
+// against the server's /jwks with jose: signature, alg ES256, typ at+jwt, iss, exp, client_id,
+// and the scope asked for (all of it).
 //
 //   node verify.mjs BASE_URL CLIENT_ID CLIENT_SECRET FORM_BODY
 //
@@ -46,6 +47,11 @@ try {
 }
 const { payload, protectedHeader } = verified;
 if (payload.client_id !== clientId) fail(`client_id ${payload.client_id}, expected ${clientId}`);
+// The benchmark must measure the grant it asks for, not a narrowed one.
+const asked = new URLSearchParams(form).get('scope');
+if (asked && [...new Set(String(payload.scope).split(' '))].sort().join(' ') !== asked.split(' ').sort().join(' ')) {
+  fail(`scope "${payload.scope}" in the token, "${asked}" requested`);
+}
 if (!protectedHeader.kid) fail('no kid in the header');
 console.log(`verify: ok alg=${protectedHeader.alg} typ=${protectedHeader.typ} kid=${protectedHeader.kid} ` +
   `aud=${[].concat(payload.aud).join(',')} bytes=${body.access_token.length} claims=${Object.keys(payload).join(',')}`);
