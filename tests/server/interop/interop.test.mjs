@@ -43,6 +43,9 @@ before(async () => {
   const common = { subject: 'acct-interop', scope: 'read trade', kind: 'trading_bot', ipAllowlist: ['127.0.0.1/32'] };
   clients.basic = await target.createClient({ ...common, id: 'interop-basic', auth: 'client_secret_basic' });
   clients.post = await target.createClient({ ...common, id: 'interop-post', auth: 'client_secret_post' });
+  // RFC 6749 §2.3.1: Basic credentials are form-encoded first, so an id may hold ':' and '+'
+  // (any VSCHAR, Appendix A.1: printable ASCII).
+  clients.odd = await target.createClient({ ...common, id: 'desk:bot/1+x y%', auth: 'client_secret_basic' });
 
   const { publicKey, privateKey } = await jose.generateKeyPair('ES256', { extractable: true });
   const jwk = { ...(await jose.exportJWK(publicKey)), alg: 'ES256', use: 'sig' };
@@ -74,6 +77,7 @@ function refresher() { return [{ client_id: clients.refresh.client_id }, oauth.C
 
 async function clientCredentials([client, auth], parameters = { scope: 'read trade' }) {
   const res = await oauth.clientCredentialsGrantRequest(as, client, auth, parameters, insecure);
+  if (res.status === 200) assert.equal(res.headers.get('cache-control'), 'no-store', 'RFC 6749 §5.1: no-store');
   return oauth.processClientCredentialsResponse(as, client, res);
 }
 
@@ -157,6 +161,11 @@ test('client_credentials with client_secret_basic', async () => {
   assert.ok(res.expires_in > 0);
   assert.equal(res.refresh_token, undefined, 'no refresh token without the refresh_token grant');
   await verifyAccessToken(res.access_token, { clientId: clients.basic.client_id, scope: 'read trade' });
+});
+
+test('client_secret_basic with a client id that needs form-encoding (":", "+", "/", space, "%")', async () => {
+  const res = await clientCredentials([{ client_id: clients.odd.client_id }, oauth.ClientSecretBasic(clients.odd.client_secret)]);
+  await verifyAccessToken(res.access_token, { clientId: 'desk:bot/1+x y%', scope: 'read trade' });
 });
 
 test('client_credentials with client_secret_post', async () => {
