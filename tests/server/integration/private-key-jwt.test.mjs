@@ -5,6 +5,8 @@
 // and the attacker cannot lock the client out).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { before, after } from 'node:test';
 
 import { Server, serverTest, finalChecks, assertOk, assertOAuthError, ASSERTION_TYPE, ISSUER, TOKEN_ENDPOINT } from './lib/server.mjs';
@@ -215,6 +217,28 @@ serverTest(S, 'private_key_jwt with the token endpoint URL as aud and with the i
   assertOk(await send(await assertion('bot-es', k.es, { aud: TOKEN_ENDPOINT })));
   assertOk(await send(await assertion('bot-es', k.es, { aud: ISSUER })));
   assertOk(await send(await assertion('bot-ps', k.ps), 'bot-ps'));
+});
+
+serverTest(S, 'client registration refuses unsafe client keys (private members, symmetric, RSA < 2048, other curves)', async () => {
+  const rsa1024 = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+  const p384 = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'jwk' });
+  const cases = {
+    'private EC key': { keys: [{ ...(await jose.exportJWK(k.es.privateKey)), kid: 'priv', alg: 'ES256' }] },
+    'symmetric key': { keys: [{ kty: 'oct', k: Buffer.from('a shared secret of thirty-two b.').toString('base64url'), kid: 'oct', alg: 'HS256' }] },
+    'RSA 1024': { keys: [{ ...rsa1024, kid: 'rsa1024', alg: 'PS256' }] },
+    'EC P-384': { keys: [{ ...p384, kid: 'p384', alg: 'ES384' }] },
+    'alg none': { keys: [{ ...k.es.publicJwk, kid: 'none', alg: 'none' }] },
+    'no keys': { keys: [] },
+    'not a JWKS': [k.es.publicJwk],
+  };
+  let i = 0;
+  for (const [what, jwks] of Object.entries(cases)) {
+    const f = path.join(srv.dir, `unsafe-${i}.json`);
+    fs.writeFileSync(f, JSON.stringify(jwks));
+    const r = await srv.cli(['client', 'create', '--data-dir', srv.dataDir, '--policies', srv.policies, '--id', `unsafe-${i++}`,
+      '--subject', 'acct-good', '--auth', 'private_key_jwt', '--grant', 'client_credentials', '--scope', 'read', '--jwks', f, '--json'], { allowFail: true });
+    assert.notEqual(r.code, 0, `client create accepted a JWKS with ${what}: ${r.stdout}`);
+  }
 });
 
 finalChecks(S);

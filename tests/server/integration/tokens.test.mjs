@@ -4,13 +4,14 @@
 import assert from 'node:assert/strict';
 import { before, after } from 'node:test';
 
-import { Server, serverTest, finalChecks, assertOk, assertOAuthError, assertNoStore, sleep, ISSUER, describeRes } from './lib/server.mjs';
-import { jose, decode, makeClientKey, b64uJson, hs256 } from './lib/tokens.mjs';
+import { Server, serverTest, finalChecks, assertOk, assertOAuthError, assertNoStore, sleep, eventually, ISSUER, GOOD_SUBJECT, describeRes } from './lib/server.mjs';
+import { jose, decode, makeClientKey, b64uJson, hs256, assertion, grantedActions } from './lib/tokens.mjs';
 
 let srv;
 const S = () => srv;
 const cc = { grant_type: 'client_credentials', scope: 'read trade' };
-let A, B, R, R2, SHORT; // clients
+let A, B, R, R2, SHORT, RS, RD, PK; // clients
+let pkKey;
 const auth = (c) => ({ basic: [c.client_id, c.client_secret] });
 
 after(async () => { await srv?.cleanup(); });
@@ -24,6 +25,11 @@ before(async () => {
   R = await srv.createClient({ id: 'refresher', subject: 'acct-a', grants: ['client_credentials', 'refresh_token'], ttl: 600 });
   R2 = await srv.createClient({ id: 'refresher-2', subject: 'acct-b', grants: ['client_credentials', 'refresh_token'], ttl: 600 });
   SHORT = await srv.createClient({ id: 'short-lived', subject: 'acct-a', ttl: 1 });
+  await srv.setSubject('acct-changes');
+  RS = await srv.createClient({ id: 'refresher-subject', subject: 'acct-changes', grants: ['client_credentials', 'refresh_token'], ttl: 600 });
+  RD = await srv.createClient({ id: 'refresher-disabled', subject: 'acct-a', grants: ['client_credentials', 'refresh_token'], ttl: 600 });
+  pkKey = await makeClientKey('EdDSA');
+  PK = await srv.createClient({ id: 'introspector-pkj', subject: 'acct-b', auth: 'private_key_jwt', jwks: pkKey.jwks });
   await srv.start();
 });
 
@@ -187,6 +193,67 @@ serverTest(S, 'a client without the refresh_token grant gets no refresh token an
   const res = await refresh(first.refresh_token, A);
   assert.equal(res.status, 400, describeRes(res));
   assert.ok(['unauthorized_client', 'invalid_grant'].includes(res.json?.error), describeRes(res));
+});
+
+serverTest(S, 'introspection with private_key_jwt client authentication; a replayed assertion is refused there too', async () => {
+  const t = await issue(A);
+  const res = await srv.token({ token: t.access_token, client_id: 'introspector-pkj', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: await assertion('introspector-pkj', pkKey, { aud: ISSUER }) }, {}, { target: '/introspect' });
+  assert.equal(res.status, 200, describeRes(res));
+  assertNoStore(res);
+  assert.equal(res.json.active, true);
+  // a replayed assertion is refused at /introspect too
+  const a = await assertion('introspector-pkj', pkKey, { aud: ISSUER });
+  const form = { token: t.access_token, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a };
+  assert.equal((await srv.token(form, {}, { target: '/introspect' })).status, 200);
+  assertOAuthError(await srv.token(form, {}, { target: '/introspect' }), 401, 'invalid_client');
+});
+
+serverTest(S, 'revocation with a wrong token_type_hint still revokes (RFC 7009 §2.1)', async () => {
+  const t = await issue(R);
+  assert.equal((await srv.revoke(t.access_token, auth(R), 'refresh_token')).status, 200);
+  assertInactive(await introspect(t.access_token, R), 'access token revoked with hint refresh_token');
+  const u = await issue(R);
+  assert.equal((await srv.revoke(u.refresh_token, auth(R), 'access_token')).status, 200);
+  assertOAuthError(await refresh(u.refresh_token), 400, 'invalid_grant');
+});
+
+serverTest(S, 'refresh cannot widen the scope; narrowing works; a refused widening does not consume the token', async () => {
+  const first = await srv.token({ grant_type: 'client_credentials', scope: 'read' }, auth(R));
+  assertOk(first);
+  const wide = await srv.token({ grant_type: 'refresh_token', refresh_token: first.json.refresh_token, scope: 'read trade' }, auth(R));
+  assertOAuthError(wide, 400, 'invalid_scope');
+  const same = assertOk(await refresh(first.json.refresh_token));
+  assert.equal(same.scope, 'read', 'the original refresh token still works after a refused widening');
+  const full = await issue(R);
+  const narrow = assertOk(await srv.token({ grant_type: 'refresh_token', refresh_token: full.refresh_token, scope: 'read' }, auth(R)));
+  assert.equal(narrow.scope, 'read');
+  assert.equal(decode(narrow.access_token).payload.scope, 'read');
+});
+
+serverTest(S, 'refresh runs the policy again: a subject that lost its permissions gets no trade from a refresh', async () => {
+  const first = await issue(RS);
+  assert.ok(grantedActions(decode(first.access_token).payload.authorization_details).includes('trade'));
+  await srv.setSubject('acct-changes', { ...GOOD_SUBJECT, residence: 'KP' });
+  // the server sees the change within ~1 s: wait until a fresh client_credentials request is denied
+  assert.ok(await eventually(async () => (await srv.token(cc, auth(RS))).status === 400, 2500), 'subject change not seen');
+  const res = await refresh(first.refresh_token, RS);
+  if (res.status === 200) {
+    const d = decode(res.json.access_token).payload;
+    assert.ok(!grantedActions(d.authorization_details).includes('trade'), `refresh granted trade to a sanctioned subject: ${d.scope}`);
+    assert.ok(!d.scope.split(' ').includes('trade'), `refresh granted trade scope to a sanctioned subject: ${d.scope}`);
+  } else {
+    assert.equal(res.status, 400, describeRes(res));
+    assert.ok(['invalid_scope', 'invalid_grant'].includes(res.json?.error), describeRes(res));
+  }
+});
+
+serverTest(S, 'a disabled client cannot refresh or introspect', async () => {
+  const first = await issue(RD);
+  await srv.cli(['client', 'disable', 'refresher-disabled', '--data-dir', srv.dataDir]);
+  assert.ok(await eventually(async () => (await refresh(first.refresh_token, RD)).status === 401, 2500), 'disabled client still refreshes');
+  assertOAuthError(await refresh(first.refresh_token, RD), 401, 'invalid_client');
+  assertOAuthError(await srv.introspect(first.access_token, auth(RD)), 401, 'invalid_client');
 });
 
 finalChecks(S);
