@@ -33,6 +33,8 @@ before(async () => {
     ipAllowlist: ['127.0.0.1/32'] })).client_secret;
   sec.botOff = (await srv.createClient({ id: 'bot-elsewhere', subject: 'acct-good', kind: 'trading_bot', ttl: 300,
     ipAllowlist: ['203.0.113.0/24'] })).client_secret;
+  sec.readonly = (await srv.createClient({ id: 'web-readonly', subject: 'acct-good', scope: 'read', ttl: TTL })).client_secret;
+  sec.withdraw = (await srv.createClient({ id: 'web-withdraw', subject: 'acct-good', scope: 'read trade withdraw', ttl: TTL })).client_secret;
   await srv.start();
 });
 const S = () => srv;
@@ -198,6 +200,76 @@ serverTest(S, '/jwks publishes public keys only', async () => {
     assert.notEqual(k.kty, 'oct');
   }
   assert.equal(new Set(r.json.keys.map((k) => k.kid)).size, r.json.keys.length, 'kids are unique');
+});
+
+serverTest(S, 'authorization_details cannot reach past the client\'s registered scope', async () => {
+  const ask = [{ type: 'trading', actions: ['trade'], product_classes: ['spot'] }];
+  const res = await srv.token({ ...cc, authorization_details: JSON.stringify(ask) }, { basic: ['web-readonly', sec.readonly] });
+  if (res.status === 200) {
+    const d = decode(res.json.access_token).payload;
+    assert.ok(!grantedActions(d.authorization_details).includes('trade'), `read-only client got trade: ${JSON.stringify(d.authorization_details)}`);
+    assert.ok(!d.scope.split(' ').includes('trade'), `read-only client got trade scope: ${d.scope}`);
+  } else {
+    assert.equal(res.status, 400, `${res.status} ${res.text}`);
+    assert.ok(['invalid_scope', 'invalid_authorization_details'].includes(res.json?.error), res.text);
+    assertNoStore(res);
+  }
+});
+
+serverTest(S, 'limits asked in authorization_details never exceed what the policy grants', async () => {
+  const plain = assertOk(await srv.token({ ...cc, scope: 'trade' }, { basic: ['web-basic', sec.basic] }));
+  const base = decode(plain.access_token).payload.authorization_details;
+  const limitOf = (details, name) => details.filter((d) => d.limits && name in d.limits).map((d) => Number(d.limits[name]));
+  const ask = [{ type: 'trading', actions: ['trade'], product_classes: ['spot', 'future', 'cfd'],
+    limits: { max_leverage: 1000, max_order_notional_usd: 1e12 } }];
+  const res = await srv.token({ ...cc, authorization_details: JSON.stringify(ask) }, { basic: ['web-basic', sec.basic] });
+  // a server that does not take limits in requests refuses them: as safe as capping them
+  if (res.status === 400) return assertOAuthError(res, 400, 'invalid_authorization_details');
+  const body = assertOk(res);
+  const got = decode(body.access_token).payload.authorization_details;
+  for (const name of ['max_leverage', 'max_order_notional_usd']) {
+    const granted = limitOf(got, name);
+    const policyMax = Math.max(...limitOf(base, name), -Infinity);
+    for (const v of granted) assert.ok(v <= policyMax, `${name} ${v} exceeds the policy's ${policyMax}: ${JSON.stringify(got)}`);
+    if (granted.length === 0) assert.equal(limitOf(base, name).length, 0, `${name} limit dropped by asking a higher one: ${JSON.stringify(got)}`);
+  }
+});
+
+serverTest(S, 'withdraw needs MFA (AAL2, recent authentication): a client secret does not get it', async () => {
+  const res = await srv.token({ ...cc, scope: 'read withdraw' }, { basic: ['web-withdraw', sec.withdraw] });
+  if (res.status === 200) {
+    const d = decode(res.json.access_token).payload;
+    assert.ok(!d.scope.split(' ').includes('withdraw'), `withdraw granted with a shared secret: ${d.scope}`);
+    assert.ok(!grantedActions(d.authorization_details).includes('withdraw'), JSON.stringify(d.authorization_details));
+  } else {
+    assert.ok(res.status === 400 || res.status === 401 || res.status === 403, `${res.status} ${res.text}`);
+    assertNoStore(res);
+  }
+});
+
+serverTest(S, 'forwarding headers do not move a trading bot onto its IP allowlist', async () => {
+  for (const headers of [{ 'x-forwarded-for': '203.0.113.10' }, { forwarded: 'for=203.0.113.10' }, { 'x-real-ip': '203.0.113.10' },
+    { 'x-forwarded-for': '203.0.113.10, 127.0.0.1' }, { 'x-client-ip': '203.0.113.10', 'true-client-ip': '203.0.113.10' }]) {
+    const res = await srv.token({ ...cc, scope: 'trade' }, { basic: ['bot-elsewhere', sec.botOff] }, { headers });
+    assertOAuthError(res, 400, 'invalid_scope');
+  }
+  // and do not move an allowed bot off it either (the header is ignored, not merely distrusted)
+  assertOk(await srv.token({ ...cc, scope: 'trade' }, { basic: ['bot-allowed', sec.bot] }, { headers: { 'x-forwarded-for': '198.51.100.7' } }));
+});
+
+serverTest(S, 'huge, repeated and odd scope strings are refused cleanly', async () => {
+  for (const scope of ['read '.repeat(5000).trim(), 'read\ttrade', 'read  trade', ' read', 'r\u00e9ad', 'READ', 'read\u0000', 'read trade read']) {
+    const res = await srv.token({ ...cc, scope }, { basic: ['web-basic', sec.basic] });
+    if (res.status === 200) {
+      // a tolerant server may de-duplicate; it must never grant more than read and trade
+      for (const a of res.json.scope.split(' ')) assert.ok(['read', 'trade'].includes(a), `scope ${JSON.stringify(scope.slice(0, 30))} gave ${res.json.scope}`);
+      assertNoStore(res);
+    } else {
+      assert.equal(res.status, 400, `scope ${JSON.stringify(scope.slice(0, 30))}: ${res.status} ${res.text.slice(0, 200)}`);
+      assert.ok(['invalid_scope', 'invalid_request'].includes(res.json?.error), res.text.slice(0, 200));
+      assertNoStore(res);
+    }
+  }
 });
 
 finalChecks(S);
