@@ -235,7 +235,7 @@ serverTest(S, 'client registration refuses unsafe client keys (private members, 
   for (const [what, jwks] of Object.entries(cases)) {
     const f = path.join(srv.dir, `unsafe-${i}.json`);
     fs.writeFileSync(f, JSON.stringify(jwks));
-    const r = await srv.cli(['client', 'create', '--data-dir', srv.dataDir, '--policies', srv.policies, '--id', `unsafe-${i++}`,
+    const r = await srv.cli(['client', 'create', '--data-dir', srv.dataDir, ...(await srv.schemaArgs()), '--id', `unsafe-${i++}`,
       '--subject', 'acct-good', '--auth', 'private_key_jwt', '--grant', 'client_credentials', '--scope', 'read', '--jwks', f, '--json'], { allowFail: true });
     assert.notEqual(r.code, 0, `client create accepted a JWKS with ${what}: ${r.stdout}`);
   }
