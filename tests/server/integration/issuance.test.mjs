@@ -33,6 +33,7 @@ before(async () => {
     ipAllowlist: ['127.0.0.1/32'] })).client_secret;
   sec.botOff = (await srv.createClient({ id: 'bot-elsewhere', subject: 'acct-good', kind: 'trading_bot', ttl: 300,
     ipAllowlist: ['203.0.113.0/24'] })).client_secret;
+  sec.longttl = (await srv.createClient({ id: 'web-long-ttl', subject: 'acct-good', ttl: 86400 })).client_secret;
   sec.readonly = (await srv.createClient({ id: 'web-readonly', subject: 'acct-good', scope: 'read', ttl: TTL })).client_secret;
   sec.withdraw = (await srv.createClient({ id: 'web-withdraw', subject: 'acct-good', scope: 'read trade withdraw', ttl: TTL })).client_secret;
   await srv.start();
@@ -270,6 +271,12 @@ serverTest(S, 'huge, repeated and odd scope strings are refused cleanly', async 
       assertNoStore(res);
     }
   }
+});
+
+serverTest(S, 'policy obligations: a web client asking for a day-long TTL gets the policy\'s 1 hour cap', async () => {
+  const body = assertOk(await srv.token({ ...cc, scope: 'read' }, { basic: ['web-long-ttl', sec.longttl] }));
+  assert.equal(body.expires_in, 3600);
+  await verifyAccessToken(srv, body.access_token, { sub: 'acct-good', clientId: 'web-long-ttl', ttl: 3600, scope: 'read' });
 });
 
 finalChecks(S);

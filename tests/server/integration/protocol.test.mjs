@@ -35,6 +35,9 @@ serverTest(S, 'unknown grant_type: unsupported_grant_type', async () => {
 
 serverTest(S, 'missing grant_type: invalid_request', async () => {
   assertOAuthError(await srv.token({ scope: 'read' }, auth()), 400, 'invalid_request');
+});
+
+serverTest(S, 'empty grant_type is a missing one (RFC 6749 §3.1: no value = omitted): invalid_request', async () => {
   assertOAuthError(await srv.token({ grant_type: '' }, auth()), 400, 'invalid_request');
 });
 
@@ -214,6 +217,33 @@ serverTest(S, 'unknown paths: 404 JSON, no reflection of the path', async () => 
   const res = await srv.request('GET', '/%3Cscript%3Ealert(1)%3C/script%3E');
   assert.equal(res.status, 404, describeRes(res));
   assert.ok(!res.text.includes('<script>'), 'path reflected unescaped');
+});
+
+serverTest(S, 'a request that never completes is cut off by the read timeout (slowloris defence)', async () => {
+  const t0 = Date.now();
+  const outcome = await new Promise((resolve) => {
+    const s = net.connect(srv.port, '127.0.0.1');
+    let got = '';
+    s.on('error', () => {});
+    s.on('data', (c) => { got += c.toString('latin1'); });
+    s.on('close', () => { clearInterval(drip); clearTimeout(give); resolve({ closed: true, got }); });
+    s.write('POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const drip = setInterval(() => s.write('X-a: b\r\n'), 500);
+    const give = setTimeout(() => { clearInterval(drip); s.destroy(); resolve({ closed: false, got }); }, 14000);
+  });
+  const ms = Date.now() - t0;
+  assert.ok(outcome.closed, `a dripping request was still open after ${ms} ms`);
+  assert.ok(ms >= 1000, `closed after ${ms} ms: too early to be the read timeout`);
+  assert.ok(outcome.got === '' || /^HTTP\/1\.1 (408|400)/.test(outcome.got), `answer: ${JSON.stringify(outcome.got.slice(0, 120))}`);
+}, { timeout: 20000 });
+
+serverTest(S, 'a client id with CR/LF and JSON in it cannot forge log lines', async () => {
+  const evil = 'x"}\n{"level":"error","msg":"forged","client_id":"admin';
+  for (const auth of [{ basic: [evil, 'secret'] }, { post: [evil, 'secret'] }]) {
+    const res = await srv.token(cc, auth);
+    assert.ok(res.status === 400 || res.status === 401, describeRes(res));
+  }
+  // (the JSON-lines check of the final test reads the log)
 });
 
 finalChecks(S);

@@ -327,7 +327,7 @@ export function serverTest(srv, name, fn, { timeout = 30000 } = {}) {
 // The last test of every file: the server survived everything the file threw at it, logged no
 // credential or token, reported no sanitizer error, and stops cleanly on SIGTERM.
 export function finalChecks(getServer) {
-  serverTest(getServer, 'server is alive, logged no secret or token, and stops cleanly on SIGTERM', async () => {
+  serverTest(getServer, 'server is alive, logged JSON lines with no secret or token, and stops cleanly on SIGTERM', async () => {
     const srv = getServer();
     assert.ok(srv.alive(), `server process died (exit ${srv.child?.exitCode}, signal ${srv.child?.signalCode})`);
     const h = await srv.request('GET', '/healthz');
@@ -342,6 +342,12 @@ export function finalChecks(getServer) {
     const r = await srv.stop();
     log = srv.stderr();
     assert.doesNotMatch(log, /AddressSanitizer|LeakSanitizer|runtime error:/, 'sanitizer report in server stderr');
+    // the log is JSON lines (contract): nothing a client sent can break a line or forge one
+    for (const line of log.split('\n').filter((l) => l.trim())) {
+      let o;
+      try { o = JSON.parse(line); } catch { assert.fail(`server stderr line is not JSON: ${line.slice(0, 200)}`); }
+      assert.ok(o && typeof o === 'object' && typeof o.msg === 'string' && typeof o.level === 'string', `log line without msg/level: ${line.slice(0, 200)}`);
+    }
     assert.deepEqual(r, { code: 0, signal: null }, 'exit status after SIGTERM');
   }, { timeout: 20000 });
 }
