@@ -139,12 +139,16 @@ subject='{"kyc_tier":3,"residence":"SG","category":"professional","us_person":fa
 m_secret="$(node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.stdout.write(c.client_secret)' "$work/client.json")"
 [[ -n "$m_secret" ]] || die "mandate client create --json gave no client_secret"
 
-(cd "$ROOT" && exec "$mandate" serve --data-dir "$data" --listen 127.0.0.1:0 --port-file "$work/mandate.port" \
-  --policies "$ROOT/policies" 2>"$work/mandate.log") &
-m_pid=$!
-pids+=("$m_pid")
-m_port="$(wait_port "$m_pid" "$work/mandate.port" mandate)"
-wait_ready "http://127.0.0.1:$m_port/readyz" "mandate serve"
+start_mandate() {  # start_mandate [serve options]: sets m_pid, m_port
+  rm -f "$work/mandate.port"
+  (cd "$ROOT" && exec "$mandate" serve --data-dir "$data" --listen 127.0.0.1:0 --port-file "$work/mandate.port" \
+    --policies "$ROOT/policies" "$@" 2>"$work/mandate.log") &
+  m_pid=$!
+  pids+=("$m_pid")
+  m_port="$(wait_port "$m_pid" "$work/mandate.port" mandate)"
+  wait_ready "http://127.0.0.1:$m_port/readyz" "mandate serve"
+}
+start_mandate
 m_verify="$(node "$PEER/verify.mjs" "http://127.0.0.1:$m_port" bench "$m_secret" "$form")" ||
   die "Mandate's token did not verify"
 echo "mandate: $m_verify"
@@ -223,17 +227,25 @@ fi
 
 echo "== mandate serve with 1,000 idle keep-alive connections again, after ${issued[mandate]} tokens"
 read -r m_rss_loaded m_rss_idle_loaded m_sockets_loaded < <(idle_rss "$m_pid" "$m_port" /healthz)
+kill -TERM "$m_pid"
+wait "$m_pid" 2>/dev/null || true
+
+# Per core: Mandate on one worker thread, next to the peer's one process.
+echo "== mandate serve --threads 1"
+start_mandate --threads 1
+run_wrk mandate-1thread 64 "$m_port" bench "$m_secret"
 
 # ---------------------------------------------------------------------------- figures
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 echo
 echo "== figures (client_credentials + client_secret_basic, ES256 JWT access tokens)"
 printf '%-16s %6s %12s %9s %9s %8s\n' server conns tokens/s p50_ms p99_ms non200
-m_tps="" m_p50="" m_p99="" best_peer=0 best_peer_name=""
+m_tps="" m_p50="" m_p99="" m1_tps=0 best_peer=0 best_peer_name=""
 for r in "${results[@]}"; do
   read -r name conns tps p50 p99 bad <<<"$r"
   printf '%-16s %6s %12s %9s %9s %8s\n' "$name" "$conns" "$tps" "$p50" "$p99" "$bad"
   if [[ "$name" == mandate && "$conns" == 64 ]]; then m_tps="$tps" m_p50="$p50" m_p99="$p99"; fi
+  if [[ "$name" == mandate-1thread ]]; then m1_tps="$tps"; fi
   if [[ "$name" == peer* ]] && (( tps > best_peer )); then best_peer="$tps" best_peer_name="$name c=$conns"; fi
 done
 ratio="$(awk -v m="$m_tps" -v p="$best_peer" 'BEGIN { printf "%.2f", m / p }')"
@@ -250,4 +262,10 @@ fi
 echo "peer rss with 1,000 idle connections (one node process, after its runs): $(mb "$p_rss_idle") MB (without them: $(mb "$p_rss_before") MB; $p_sockets sockets open)"
 echo "token size: mandate $(field "$m_verify" bytes) bytes (claims $(field "$m_verify" claims)); peer $(field "$p_verify" bytes) bytes"
 echo "peer best: $best_peer_name; ratio = mandate c=64 / peer best = $ratio"
+peer1=0
+for r in "${results[@]}"; do
+  read -r name conns tps _ <<<"$r"
+  if [[ "$name" == peer && "$conns" == 64 ]]; then peer1="$tps"; fi
+done
+echo "per core: mandate --threads 1 / peer one process, c=64: $(awk -v m="$m1_tps" -v p="$peer1" 'BEGIN { printf "%.2f", m / p }')"
 echo "bench: tokens_per_s=${m_tps} p50_ms=${m_p50} p99_ms=${m_p99} peer_tokens_per_s=${best_peer} ratio=${ratio}"
