@@ -256,4 +256,27 @@ serverTest(S, 'a disabled client cannot refresh or introspect', async () => {
   assertOAuthError(await srv.introspect(first.access_token, auth(RD)), 401, 'invalid_client');
 });
 
+serverTest(S, 'revoking another client\'s refresh token has no effect', async () => {
+  const first = await issue(R);
+  assert.equal((await srv.revoke(first.refresh_token, auth(R2), 'refresh_token')).status, 200);
+  assert.equal((await srv.revoke(first.refresh_token, auth(B))).status, 200);
+  assertOk(await refresh(first.refresh_token));
+});
+
+serverTest(S, 'a client whose subject has no attributes gets nothing (fail closed)', async () => {
+  const r = await srv.cli(['client', 'create', '--data-dir', srv.dataDir, ...(await srv.schemaArgs()), '--id', 'ghost-client',
+    '--subject', 'no-such-subject', '--auth', 'client_secret_basic', '--grant', 'client_credentials', '--scope', 'read trade', '--kind', 'web', '--json'], { allowFail: true });
+  if (r.code !== 0) return; // refused at registration: nothing to exploit
+  const secret = JSON.parse(r.stdout).client_secret;
+  srv.remember(secret);
+  const res = await eventually(async () => {
+    const x = await srv.token(cc, { basic: ['ghost-client', secret] });
+    return x.status === 401 ? null : x;
+  }, 2500);
+  assert.ok(res, 'client never became usable');
+  assert.notEqual(res.status, 200, `token issued for a subject without attributes: ${describeRes(res)}`);
+  assert.equal(res.json?.access_token, undefined);
+  assertNoStore(res);
+});
+
 finalChecks(S);
