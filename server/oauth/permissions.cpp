@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "oauth/json_text.h"
 #include "oauth/log.h"
 #include "vm/frame.h"
 #include "vm/report.h"
@@ -164,16 +165,20 @@ std::optional<CellSet> requestedCells(const Schema& schema, const ClientEntry& c
 
 namespace {
 
+// The inputs the server fills, in this order; a schema that does not declare one does not get it.
+// request.country: GeoIP is not wired yet (the risk work adds it); until then the subject's
+// verified residence stands in for the request's country.
+constexpr std::pair<std::string_view, std::string_view> kServerInputs[] = {
+    {"client", "kind"},  {"client", "ip_allowlist"}, {"request", "ip"},       {"request", "country"},
+    {"request", "scopes"}, {"request", "aal"},       {"request", "auth_age"}, {"risk", "score"},
+    {"risk", "new_device"}, {"risk", "impossible_travel"}};
+
 struct ThreadState {
-  const bundle::Bundle* bundle = nullptr;
+  std::uint64_t generation = 0;  // of the LoadedPolicy the buffers are sized for
+  std::vector<std::uint8_t> declared;  // per kServerInputs entry
   vm::Frame frame;
   vm::Decision decision;
 };
-
-nlohmann::json limitJson(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  return j.is_number() ? j : nlohmann::json(text);
-}
 
 std::string ipOnly(const std::string& ip) { return ip.empty() ? std::string("0.0.0.0") : ip; }
 
@@ -185,35 +190,36 @@ std::optional<Grant> decide(const LoadedPolicy& policy, const SubjectEntry& subj
   const bundle::Bundle& b = *policy.bundle;
   const Schema& schema = b.schema;
   thread_local ThreadState state;
-  if (state.bundle != &b) {
+  if (state.generation != policy.generation) {
     state.decision.reset(b);
-    state.bundle = &b;
+    state.generation = policy.generation;
+    state.declared.clear();
   }
 
-  // The policy input. request.country: GeoIP is not wired yet (the risk work adds it); until then
-  // the subject's verified residence stands in for the request's country.
+  if (state.declared.empty()) {
+    for (auto [section, name] : kServerInputs) state.declared.push_back(schema.findAttr(section, name) != nullptr);
+  }
+  auto declared = [&](std::size_t i) { return static_cast<bool>(state.declared[i]); };
   nlohmann::json input;
   input["subject"] = subject.attrs;
-  input["client"] = {{"kind", client.client.kind}, {"ip_allowlist", client.client.ipAllowlist}};
-  nlohmann::json request{{"ip", ipOnly(facts.ip)},
-                         {"scopes", requestedScopes},
-                         {"aal", facts.aal},
-                         {"auth_age", facts.authAgeMs / 1000}};
-  if (auto it = subject.attrs.find("residence"); it != subject.attrs.end()) request["country"] = *it;
+  nlohmann::json clientIn = nlohmann::json::object();
+  if (declared(0)) clientIn["kind"] = client.client.kind;
+  if (declared(1)) clientIn["ip_allowlist"] = client.client.ipAllowlist;
+  input["client"] = std::move(clientIn);
+  nlohmann::json request = nlohmann::json::object();
+  if (declared(2)) request["ip"] = ipOnly(facts.ip);
+  if (declared(3))
+    if (auto it = subject.attrs.find("residence"); it != subject.attrs.end()) request["country"] = *it;
+  if (declared(4)) request["scopes"] = requestedScopes;
+  if (declared(5)) request["aal"] = facts.aal;
+  if (declared(6)) request["auth_age"] = facts.authAgeMs / 1000;
   input["request"] = std::move(request);
-  input["risk"] = {{"score", facts.riskScore}, {"new_device", false}, {"impossible_travel", false}};
+  nlohmann::json risk = nlohmann::json::object();
+  if (declared(7)) risk["score"] = facts.riskScore;
+  if (declared(8)) risk["new_device"] = false;
+  if (declared(9)) risk["impossible_travel"] = false;
+  input["risk"] = std::move(risk);
   input["now"] = facts.nowMs / 1000;
-  // Drop what the schema does not declare (a client or request attribute the policy does not
-  // read), so the frame never fails on it; the subject's attributes were checked when stored.
-  for (auto& [section, attrs] : input.items()) {
-    if (!attrs.is_object()) continue;
-    for (auto it = attrs.begin(); it != attrs.end();) {
-      if (schema.findAttr(section, it.key()) == nullptr && section != "subject")
-        it = attrs.erase(it);
-      else
-        ++it;
-    }
-  }
   std::vector<std::string> frameErrors;
   vm::FrameOptions opts;
   opts.requireAll = false;  // a missing attribute reaches the VM as absent: rules fail closed
@@ -283,48 +289,84 @@ std::optional<Grant> decide(const LoadedPolicy& policy, const SubjectEntry& subj
     return std::nullopt;
   }
 
-  // authorization_details: per action, product classes grouped by identical limits; entries with
-  // the same classes and limits share one entry.
-  std::map<std::pair<std::uint64_t, std::string>, std::pair<std::vector<std::string>, nlohmann::json>> groups;
-  std::vector<std::pair<std::uint64_t, std::string>> order;
+  // authorization_details: per action, product classes grouped by identical limits (compared as
+  // raw values, rendered once per group); groups with the same classes and limits across actions
+  // share one entry.
+  const std::size_t nLimits = schema.limits.size();
+  const std::size_t cellsPerLimit = d.actions * 64;
+  struct Group {
+    std::uint64_t products = 0;  // 0 for actions without products
+    std::vector<std::int64_t> sig;  // per limit: present, a, b
+    std::size_t firstAction = 0, firstProduct = 0;
+    std::vector<std::size_t> actions;
+  };
+  std::vector<Group> groups;
+  std::vector<std::int64_t> sig(nLimits * 3);
   for (std::size_t a = 0; a < g.cells.size(); ++a) {
     if (g.cells[a] == 0) continue;
-    std::map<std::string, std::pair<std::uint64_t, nlohmann::json>> byLimits;
-    std::vector<std::string> limitOrder;
+    std::size_t actionGroupsStart = groups.size();
     for (std::uint64_t m = g.cells[a]; m != 0; m &= m - 1) {
       auto p = static_cast<std::size_t>(__builtin_ctzll(m));
-      nlohmann::json limits = nlohmann::json::object();
-      for (std::size_t l = 0; l < schema.limits.size(); ++l) {
-        std::string v = vm::limitText(b, d, l, a, p);
-        if (!v.empty()) limits[schema.limits[l].name] = limitJson(v);
+      for (std::size_t l = 0; l < nLimits; ++l) {
+        std::size_t idx = l * cellsPerLimit + a * 64 + p;
+        bool present = d.limitRule[idx] >= 0;
+        sig[l * 3] = present;
+        sig[l * 3 + 1] = present ? d.limit[idx].a : 0;
+        sig[l * 3 + 2] = present ? d.limit[idx].b : 0;
       }
-      std::string key = limits.dump();
-      auto [it, fresh] = byLimits.try_emplace(key, 0, limits);
-      if (fresh) limitOrder.push_back(key);
-      it->second.first |= 1ULL << p;
+      std::size_t k = actionGroupsStart;
+      while (k < groups.size() && groups[k].sig != sig) ++k;
+      if (k == groups.size()) groups.push_back({0, sig, a, p, {a}});
+      if (schema.actionHasProducts[a]) groups[k].products |= 1ULL << p;
     }
-    for (const auto& key : limitOrder) {
-      auto& [mask, limits] = byLimits[key];
-      std::uint64_t products = schema.actionHasProducts[a] ? mask : 0;
-      auto gk = std::make_pair(products, key);
-      auto [it, fresh] = groups.try_emplace(gk, std::vector<std::string>{}, limits);
-      if (fresh) order.push_back(gk);
-      it->second.first.push_back(schema.actions[a]);
+    // Merge this action's groups into an earlier action's identical group.
+    for (std::size_t k = actionGroupsStart; k < groups.size();) {
+      std::size_t j = 0;
+      while (j < actionGroupsStart && !(groups[j].products == groups[k].products && groups[j].sig == groups[k].sig)) ++j;
+      if (j < actionGroupsStart) {
+        groups[j].actions.push_back(a);
+        groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(k));
+      } else {
+        ++k;
+      }
     }
   }
-  g.authorizationDetails = nlohmann::json::array();
   const EnumInfo* products = schema.productsEnum >= 0 ? &schema.enums[schema.productsEnum] : nullptr;
-  for (const auto& gk : order) {
-    auto& [actions, limits] = groups[gk];
-    nlohmann::json entry{{"type", "trading"}, {"actions", actions}};
-    if (gk.first != 0 && products != nullptr) {
-      nlohmann::json pcs = nlohmann::json::array();
-      for (std::uint64_t m = gk.first; m != 0; m &= m - 1) pcs.push_back(products->values[__builtin_ctzll(m)]);
-      entry["product_classes"] = pcs;
+  std::string& out = g.authorizationDetailsJson;
+  out.reserve(256 + groups.size() * 160);
+  out.push_back('[');
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    const Group& gr = groups[k];
+    if (k) out.push_back(',');
+    out += R"({"type":"trading","actions":[)";
+    for (std::size_t i = 0; i < gr.actions.size(); ++i) {
+      if (i) out.push_back(',');
+      appendJsonString(out, schema.actions[gr.actions[i]]);
     }
-    if (!limits.empty()) entry["limits"] = limits;
-    g.authorizationDetails.push_back(std::move(entry));
+    out.push_back(']');
+    if (gr.products != 0 && products != nullptr) {
+      out += R"(,"product_classes":[)";
+      bool first = true;
+      for (std::uint64_t m = gr.products; m != 0; m &= m - 1) {
+        if (!first) out.push_back(',');
+        first = false;
+        appendJsonString(out, products->values[static_cast<std::size_t>(__builtin_ctzll(m))]);
+      }
+      out.push_back(']');
+    }
+    bool anyLimit = false;
+    for (std::size_t l = 0; l < nLimits; ++l) {
+      if (!gr.sig[l * 3]) continue;
+      out += anyLimit ? "," : R"(,"limits":{)";
+      anyLimit = true;
+      appendJsonString(out, schema.limits[l].name);
+      out.push_back(':');
+      appendJsonNumberText(out, vm::limitText(b, d, l, gr.firstAction, gr.firstProduct));
+    }
+    if (anyLimit) out.push_back('}');
+    out.push_back('}');
   }
+  out.push_back(']');
   auto names = actionNames(schema, g.cells);
   for (std::size_t i = 0; i < names.size(); ++i) g.scope += (i ? " " : "") + names[i];
   g.ttlCapMs = d.ttlCapMs;

@@ -40,7 +40,7 @@ struct RequestFacts {
 struct Grant {
   CellSet cells;
   std::string scope;                     // actions with at least one granted cell
-  nlohmann::json authorizationDetails;  // array
+  std::string authorizationDetailsJson;  // RFC 9396 array, as JSON text
   std::int64_t ttlCapMs = -1;            // from obligations; -1 none
   std::vector<std::string> denyingRules;  // rules that denied a requested cell
   std::vector<std::string> evalErrors;    // evaluation errors (fail-closed) for logs and audit

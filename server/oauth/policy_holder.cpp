@@ -23,6 +23,7 @@ bool PolicyHolder::reload(std::int64_t nowMs, std::string& error) {
   next->hash = b->contentHash;
   next->bundle = std::move(b);
   next->loadedMs = nowMs;
+  next->generation = ++generation_;
   current_.store(std::shared_ptr<const LoadedPolicy>(std::move(next)));
   return true;
 }

@@ -17,6 +17,7 @@ struct LoadedPolicy {
   std::unique_ptr<bundle::Bundle> bundle;
   std::string hash;  // "sha256:<hex>"
   std::int64_t loadedMs = 0;
+  std::uint64_t generation = 0;  // unique per load: per-thread caches key on it, never on an address
 };
 
 // Produces a verified bundle, or nullptr with the reason (diagnostics, verifier error).
@@ -32,6 +33,7 @@ class PolicyHolder {
  private:
   PolicyLoader loader_;
   std::mutex reloadMutex_;  // one reload at a time
+  std::uint64_t generation_ = 0;
   std::atomic<std::shared_ptr<const LoadedPolicy>> current_;
 };
 

@@ -1,5 +1,6 @@
 #include "oauth/tokens.h"
 
+#include "oauth/json_text.h"
 #include "oauth/log.h"
 
 namespace mandate::oauth {
@@ -33,28 +34,57 @@ http::Response issueTokens(Context& ctx, const IssueRequest& req) {
   std::string familyId = req.familyId;
   if (wantsRefresh && familyId.empty()) familyId = jose::b64urlEncode(ctx.random(16));
 
-  nlohmann::json claims{{"iss", ctx.issuer},
-                        {"sub", client.subject},
-                        {"aud", req.resource.empty() ? ctx.issuer : req.resource},
-                        {"exp", iat + ttlS},
-                        {"iat", iat},
-                        {"jti", jti},
-                        {"client_id", client.id},
-                        {"scope", req.grant->scope},
-                        {"authorization_details", req.grant->authorizationDetails},
-                        {"policy", req.policy->hash}};
-  if (!familyId.empty()) claims["fid"] = familyId;  // lets revoking a refresh family reach its access tokens
+  // RFC 9068 §2.2 claims, as text (see json_text.h for why not a DOM).
+  std::string claims;
+  claims.reserve(320 + req.grant->authorizationDetailsJson.size());
+  auto member = [&claims](const char* name) {
+    claims.push_back(claims.empty() ? '{' : ',');
+    claims.push_back('"');
+    claims += name;
+    claims += "\":";
+  };
+  member("iss");
+  appendJsonString(claims, ctx.issuer);
+  member("sub");
+  appendJsonString(claims, client.subject);
+  member("aud");
+  appendJsonString(claims, req.resource.empty() ? ctx.issuer : req.resource);
+  member("exp");
+  appendJsonInt(claims, iat + ttlS);
+  member("iat");
+  appendJsonInt(claims, iat);
+  member("jti");
+  appendJsonString(claims, jti);
+  member("client_id");
+  appendJsonString(claims, client.id);
+  member("scope");
+  appendJsonString(claims, req.grant->scope);
+  member("authorization_details");
+  claims += req.grant->authorizationDetailsJson;
+  member("policy");
+  appendJsonString(claims, req.policy->hash);
+  if (!familyId.empty()) {  // lets revoking a refresh family reach its access tokens
+    member("fid");
+    appendJsonString(claims, familyId);
+  }
+  claims.push_back('}');
   std::string error;
-  auto jwt = jose::signWithEncodedHeader(keys->encodedHeader, claims.dump(), *keys->signing, error);
+  auto jwt = jose::signWithEncodedHeader(keys->encodedHeader, claims, *keys->signing, error);
   if (!jwt) {
     logEvent(Level::Error, "signing failed", {{"error", error}});
     return errorResponse({500, "server_error", "signing failed", {}});
   }
-  nlohmann::json body{{"access_token", *jwt},
-                      {"token_type", "Bearer"},
-                      {"expires_in", ttlS},
-                      {"scope", req.grant->scope},
-                      {"authorization_details", req.grant->authorizationDetails}};
+  std::string body;
+  body.reserve(jwt->size() + req.grant->authorizationDetailsJson.size() + 200);
+  body += R"({"access_token":")";
+  body += *jwt;  // base64url and dots: nothing to escape
+  body.push_back('"');
+  body += R"(,"token_type":"Bearer","expires_in":)";
+  appendJsonInt(body, ttlS);
+  body += R"(,"scope":)";
+  appendJsonString(body, req.grant->scope);
+  body += R"(,"authorization_details":)";
+  body += req.grant->authorizationDetailsJson;
   if (wantsRefresh) {
     std::string refresh = jose::b64urlEncode(ctx.random(32));
     store::RefreshToken rt;
@@ -69,10 +99,12 @@ http::Response issueTokens(Context& ctx, const IssueRequest& req) {
     rt.familyExpiresMs = req.familyExpiresMs > 0 ? req.familyExpiresMs : now + ctx.config.tokens.refreshAbsoluteS * 1000;
     rt.expiresMs = std::min(now + ctx.config.tokens.refreshTtlS * 1000, rt.familyExpiresMs);
     ctx.store.insertRefresh(rt);
-    body["refresh_token"] = refresh;
+    body += R"(,"refresh_token":)";
+    appendJsonString(body, refresh);
   }
+  body.push_back('}');
   ctx.metrics.tokenIssued();
-  return noStoreJson(body.dump());
+  return noStoreJson(std::move(body));
 }
 
 std::optional<nlohmann::json> signedAccessToken(Context& ctx, std::string_view token) {
