@@ -186,6 +186,10 @@ bool fillFrame(const Schema& schema, const nlohmann::json& input, Frame& frame, 
                const FrameOptions& options) {
   std::size_t before = errors.size();
   frame.slots.assign(schema.attrs.size(), Value{});
+  // A reused frame (one per server thread) must not accumulate the storage of earlier requests.
+  frame.strings.clear();
+  frame.sets.clear();
+  frame.cidrs.clear();
   frame.present.assign(schema.attrs.size(), 0);
   frame.hasNow = false;
   Filler fill(schema, frame, errors);
