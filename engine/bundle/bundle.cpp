@@ -87,6 +87,11 @@ void Bundle::materialize() {
       }
     }
   }
+  for (Rule& r : rules) {
+    r.classes = 0;
+    for (std::uint64_t m : r.target) r.classes |= m;
+    if (r.productDependent) r.classes &= r.productFilter;
+  }
 }
 
 }  // namespace mandate::bundle

@@ -71,11 +71,21 @@ struct Rule {
   std::uint32_t preStart = 0, preLen = 0;       // preLen 0: no product-independent prefix
   std::uint64_t productFilter = ~0ULL;
   std::uint32_t condStart = 0, condLen = 0;    // condLen 0: always applies
+  // When every conjunct of that rest is product-independent or a test of `product` against a
+  // product-independent set (`product in K`, `product not in subject.appropriateness`), the
+  // compiler also emits it as a mask condition: one run that yields the classes for which the
+  // rest holds (ops.def, "Mask conditions"). The VM runs it instead of `cond` per class when
+  // not tracing; `cond` stays for traces, which name the class of each sub-condition.
+  std::uint32_t maskStart = 0, maskLen = 0;    // maskLen 0: no mask form
   std::uint32_t valueStart = 0, valueLen = 0;  // Limit / Require / CapTtl value
   bool productDependent = false;               // code reads `product`: evaluated once per product class
   // When the value depends on `product` and constants only (`match product { cfd => 2, ... }`),
   // the compiler evaluates it per product class: valueTable[p] replaces running the value code.
   std::vector<Value> valueTable;
+
+  // Derived by Bundle::materialize(), not serialized: the classes the rule decides (the union
+  // of its targets, narrowed by productFilter when it reads `product`).
+  std::uint64_t classes = 0;
 };
 
 // Source text and position of an instruction that decides something (comparison, `in`,

@@ -325,6 +325,8 @@ void writeRules(Writer& w, const std::vector<Rule>& rules) {
     w.u64(r.productFilter);
     w.u32(r.condStart);
     w.u32(r.condLen);
+    w.u32(r.maskStart);
+    w.u32(r.maskLen);
     w.u32(r.valueStart);
     w.u32(r.valueLen);
     w.u8(r.productDependent ? 1 : 0);
@@ -360,6 +362,8 @@ bool readRules(Reader& r, std::vector<Rule>& rules) {
     x.productFilter = r.u64();
     x.condStart = r.u32();
     x.condLen = r.u32();
+    x.maskStart = r.u32();
+    x.maskLen = r.u32();
     x.valueStart = r.u32();
     x.valueLen = r.u32();
     x.productDependent = r.u8() != 0;
@@ -475,6 +479,7 @@ bool verifyRange(const Bundle& b, std::uint32_t start, std::uint32_t len, std::u
         goto next;
       case Op::JMPF:
       case Op::JMPT:
+      case Op::NARROW:
         if (ins.a <= pc) return bad("backward jump");
         if (top(0) != Shape::Scalar) return bad("condition is not a scalar");
         pop(1);
@@ -534,11 +539,17 @@ bool verify(const Bundle& b, std::string& err) {
   std::size_t nprod = s.productCount();
   std::uint64_t all = nprod >= 64 ? ~0ULL : ((1ULL << nprod) - 1);
   std::uint32_t maxStack = 0;
+  // Decimals are 128-bit units of 10^-18 within +-10^38 (the language's range); the VM and the
+  // renderer rely on it (10^38 leaves room to negate and to scale without overflow).
+  constexpr __int128 kDecMax = static_cast<__int128>(1'000'000'000'000'000'000LL) * 1'000'000'000'000'000'000LL * 100;
+  auto decimalOk = [&](const Value& v) { return decimalOf(v) <= kDecMax && decimalOf(v) >= -kDecMax; };
   for (std::size_t i = 0; i < b.constants.size(); ++i) {
     const Constant& c = b.constants[i];
-    if (c.kind == ConstKind::Set && c.set.elem == TypeKind::Decimal) {
-      // fine: 128-bit values
-    }
+    bool ok = true;
+    if (c.kind == ConstKind::Scalar && c.type == TypeKind::Decimal) ok = decimalOk(c.scalar);
+    if (c.kind == ConstKind::Set && c.set.elem == TypeKind::Decimal)
+      for (const auto& v : c.set.items) ok = ok && decimalOk(v);
+    if (!ok) return (err = "constant " + std::to_string(i) + ": a decimal outside +-10^38", false);
   }
   for (std::size_t i = 0; i < b.rules.size(); ++i) {
     const Rule& r = b.rules[i];
@@ -557,9 +568,15 @@ bool verify(const Bundle& b, std::string& err) {
     if (r.preLen > 0 && !verifyRange(b, r.preStart, r.preLen, maxStack, err)) return (err = where + err, false);
     if (!r.valueTable.empty() && (!r.productDependent || r.valueLen == 0 || r.valueTable.size() != s.productCount()))
       return (err = where + "a value table that does not match the product classes", false);
+    if (r.kind == RuleKind::Limit && s.limits[r.limit].type.kind == TypeKind::Decimal)
+      for (const auto& v : r.valueTable)
+        if (!decimalOk(v)) return (err = where + "a value table entry outside the decimal range", false);
     if ((r.preLen > 0 || r.productFilter != ~0ULL) && !r.productDependent)
       return (err = where + "a condition prefix or product filter on a rule that does not read `product`", false);
     if (r.condLen > 0 && !verifyRange(b, r.condStart, r.condLen, maxStack, err)) return (err = where + err, false);
+    if (r.maskLen > 0 && (!r.productDependent || r.condLen == 0))
+      return (err = where + "a mask condition without a per-class condition it stands for", false);
+    if (r.maskLen > 0 && !verifyRange(b, r.maskStart, r.maskLen, maxStack, err)) return (err = where + err, false);
     if (r.valueLen > 0 && !verifyRange(b, r.valueStart, r.valueLen, maxStack, err)) return (err = where + err, false);
     if (r.productDependent && s.productsEnum < 0) return (err = where + "reads `product` but there are no product classes", false);
   }

@@ -15,7 +15,7 @@
 
 namespace mandate::bundle {
 
-inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kFormatVersion = 2;  // 2: mask conditions in the rule table
 inline constexpr std::size_t kMaxBundleBytes = 64 * 1024 * 1024;
 
 using PublicKey = std::array<std::uint8_t, 32>;

@@ -107,6 +107,10 @@ std::string disassemble(const bundle::Bundle& b) {
       out += r.productDependent ? " when (per product class):\n" : " when:\n";
       listing(r.condStart, r.condLen);
     }
+    if (r.maskLen > 0) {
+      out += " when (mask over the product classes, run once):\n";
+      listing(r.maskStart, r.maskLen);
+    }
     if (r.valueLen > 0) {
       out += " value:\n";
       listing(r.valueStart, r.valueLen);

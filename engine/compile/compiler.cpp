@@ -684,6 +684,73 @@ class Compiler {
     std::vector<const Expr*> rest(all.begin() + static_cast<std::ptrdiff_t>(k), all.end());
     if (!prefix.empty()) std::tie(out.preStart, out.preLen) = conjunction(prefix);
     if (!rest.empty()) std::tie(out.condStart, out.condLen) = conjunction(rest);
+    if (!rest.empty() && std::all_of(rest.begin(), rest.end(), [&](const Expr* c) { return maskable(*c); }))
+      std::tie(out.maskStart, out.maskLen) = maskConjunction(rest);
+  }
+
+  // `product in S` / `product not in S` with S a set of product classes that does not depend
+  // on `product` (a constant, or an attribute such as subject.appropriateness): S itself is
+  // the mask of the classes for which the test holds. `negated`: `not in`.
+  const Expr* productMembership(const Expr& e, bool& negated) {
+    const Expr* x = unparen(&e);
+    if (x->kind != ExprKind::Binary || (x->binop != ast::BinOp::In && x->binop != ast::BinOp::NotIn)) return nullptr;
+    if (unparen(x->kids[0].get())->kind != ExprKind::Product) return nullptr;
+    const Expr* set = x->kids[1].get();
+    const Expr* rs = unparen(set);
+    // A literal with attribute elements is lowered to comparisons, and `{}` has no element type.
+    if (rs->kind == ExprKind::Set && (rs->kids.empty() || !isConstantSet(*set))) return nullptr;
+    if (set->type.kind != TypeKind::Set || set->type.elem != TypeKind::Enum || set->type.enumId != s_.productsEnum)
+      return nullptr;
+    if (mentionsProduct(set)) return nullptr;
+    negated = x->binop == ast::BinOp::NotIn;
+    return set;
+  }
+
+  bool isConstantSet(const Expr& e) {
+    std::uint32_t idx;
+    return setConstant(e, idx);
+  }
+
+  // A conjunct the mask form can decide for every class at once with the per-class semantics
+  // unchanged: either it does not read `product` (so it takes one value, or fails with one
+  // error, for every class that evaluates it), or it is a membership test of `product`.
+  bool maskable(const Expr& c) {
+    bool negated;
+    std::uint64_t mask;
+    return !mentionsProduct(&c) || productTest(c, mask) || productMembership(c, negated) != nullptr;
+  }
+
+  // The mask form of a conjunction of maskable conjuncts: each conjunct leaves a mask of the
+  // classes for which it holds and NARROW intersects it with the live classes, stopping when
+  // none is left; an error aborts the run for the classes live at that conjunct, which are
+  // exactly the classes whose per-class run would have reached it and failed there.
+  std::pair<std::uint32_t, std::uint32_t> maskConjunction(const std::vector<const Expr*>& c) {
+    auto start = static_cast<std::uint32_t>(b_.code.size());
+    depth_ = 0;
+    std::vector<std::uint32_t> jumps;
+    for (const Expr* e : c) {
+      bool negated = false;
+      std::uint64_t mask;
+      if (!mentionsProduct(e)) {
+        expr(*e);
+        emit(Op::B2M);
+      } else if (productTest(*e, mask)) {
+        bundle::Constant k;
+        k.kind = bundle::ConstKind::EnumMask;
+        k.type = TypeKind::Enum;
+        k.scalar = Value{static_cast<std::int64_t>(mask), 0};
+        emit(Op::CONST, addConst(std::move(k)));
+      } else {
+        expr(*productMembership(*e, negated));
+        if (negated) emit(Op::MNOT);
+      }
+      jumps.push_back(emit(Op::NARROW));
+    }
+    for (auto j : jumps) patch(j);
+    emit(Op::LIVE);
+    emit(Op::RET);
+    if (depth_ != 0) fail(c.front()->span, "internal error: unbalanced stack");
+    return {start, static_cast<std::uint32_t>(b_.code.size()) - start};
   }
 
   void compilePolicy(const ast::Policy& pol, FileId file) {
@@ -730,9 +797,12 @@ class Compiler {
         out.valueLen = len;
         if (mentionsProduct(r.value.get()) && !readsInputs(r.value.get())) valueTables_.push_back(b_.rules.size());
       }
+      // The per-class form bounds traced runs; the mask form runs the mask once and the value
+      // per class.
       std::uint64_t perRun = out.condLen + out.valueLen;
+      std::uint64_t classes = out.productDependent ? std::max<std::size_t>(1, s_.productCount()) : 1;
       b_.worstCaseInstructions +=
-          out.preLen + perRun * (out.productDependent ? std::max<std::size_t>(1, s_.productCount()) : 1);
+          out.preLen + std::max<std::uint64_t>(perRun * classes, out.maskLen + out.valueLen * classes);
       b_.rules.push_back(std::move(out));
     }
     b_.maxStack = static_cast<std::uint32_t>(std::max<int>(static_cast<int>(b_.maxStack), maxDepth_));

@@ -253,7 +253,14 @@ std::string formatValue(const Schema& schema, const Type& t, const Value& v) {
   switch (t.kind) {
     case TypeKind::Bool: return v.a ? "true" : "false";
     case TypeKind::Int: return std::to_string(v.a);
-    case TypeKind::Decimal: return lit::toString(lit::Decimal{bundle::decimalOf(v)});
+    case TypeKind::Decimal: {
+      // Evaluation keeps decimals within +-10^38; a crafted bundle can still return another
+      // type's constant as a decimal limit, which toString must not see (it negates).
+      __int128 units = bundle::decimalOf(v);
+      constexpr __int128 kMax = static_cast<__int128>(1'000'000'000'000'000'000LL) * 1'000'000'000'000'000'000LL * 100;
+      if (units > kMax || units < -kMax) return "(decimal out of range)";
+      return lit::toString(lit::Decimal{units});
+    }
     case TypeKind::String:
     case TypeKind::Region: return std::string(reinterpret_cast<const char*>(v.a), static_cast<std::size_t>(v.b));
     case TypeKind::Country: return bundle::countryText(v.a);

@@ -40,6 +40,9 @@ struct Decision {
   std::uint32_t errorsDropped = 0;
   std::vector<Outcome> outcome;  // per rule
   std::uint64_t instructions = 0;
+  // Bookkeeping for reset(): per [limit][action], then per action for aal and for auth age, the
+  // cells written since the last reset, so that reusing a Decision clears only those.
+  std::vector<std::uint64_t> written;
 
   // Sizes the buffers for a bundle; reusing a Decision for the same bundle allocates nothing.
   void reset(const bundle::Bundle& b);
