@@ -37,7 +37,11 @@ function assertRefusedMalformed(res) {
   assertOAuthError(res, res.status, res.status === 400 ? 'invalid_request' : 'invalid_client');
 }
 
-serverTest(S, 'the right secrets work (baseline for the attacks below)', async () => {
+serverTest(S, 'the right secrets work (baseline for the attacks below); secrets carry >= 128 bits', async () => {
+  for (const secret of [sec.basic, sec.post, sec.victim]) {
+    assert.ok(secret.length >= 22, `client secret too short for 128 bits: ${secret.length} characters`);
+  }
+  assert.equal(new Set([sec.basic, sec.post, sec.victim]).size, 3);
   assertOk(await srv.token(cc, { basic: ['c-basic', sec.basic] }));
   assertOk(await srv.token(cc, { post: ['c-post', sec.post] }));
 });
