@@ -127,6 +127,8 @@ serverTest(S, 'malformed HTTP on a raw socket: 400, server unharmed', async () =
     'POST /token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked, identity\r\n\r\n0\r\n\r\n',
     'GET / HTTP/1.1\r\nHo\0st: x\r\n\r\n',
     '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' + '\xaa'.repeat(40) + '\r\n\r\n', // a TLS ClientHello
+    'POST /token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nabc\r\n0\r\n\r\n', // chunk size overflow
+    'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n', // NUL in a header value
   ];
   for (const c of cases) {
     const r = await srv.raw(Buffer.from(c, 'latin1'));
@@ -244,6 +246,32 @@ serverTest(S, 'a client id with CR/LF and JSON in it cannot forge log lines', as
     assert.ok(res.status === 400 || res.status === 401, describeRes(res));
   }
   // (the JSON-lines check of the final test reads the log)
+});
+
+serverTest(S, 'HTTP/1.1 without Host, or with two Host fields: 400 (RFC 9112 §3.2)', async () => {
+  const none = await srv.raw('GET /healthz HTTP/1.1\r\n\r\n');
+  const two = await srv.raw('GET /healthz HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n');
+  assert.deepEqual({ noHost: none.status, twoHosts: two.status }, { noHost: 400, twoHosts: 400 });
+});
+
+serverTest(S, 'after a refused body the connection closes: a request pipelined behind it is not served', async () => {
+  const big = 'a'.repeat(70 * 1024);
+  const r = await srv.raw(`POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${big.length}\r\n\r\n${big}` +
+    'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n', { idleMs: 800 });
+  assert.equal(r.status, 413, r.text.slice(0, 120));
+  const responses = r.text.match(/HTTP\/1\.[01] \d{3}/g) ?? [];
+  assert.equal(responses.length, 1, `responses: ${responses.join(', ')}`);
+  assert.ok(!r.text.includes('mandate_'), 'the pipelined /metrics request was served');
+});
+
+serverTest(S, '/metrics and /jwks carry no client secret or token', async () => {
+  const m = await srv.metrics();
+  const j = JSON.stringify(await srv.jwks());
+  for (const secret of srv.secrets) {
+    assert.ok(!m.includes(secret), '/metrics contains a secret or token');
+    assert.ok(!j.includes(secret), '/jwks contains a secret or token');
+  }
+  assert.ok(srv.secrets.size > 0, 'nothing recorded to look for');
 });
 
 finalChecks(S);
