@@ -37,8 +37,23 @@ serverTest(S, 'missing grant_type: invalid_request', async () => {
   assertOAuthError(await srv.token({ scope: 'read' }, auth()), 400, 'invalid_request');
 });
 
-serverTest(S, 'empty grant_type is a missing one (RFC 6749 §3.1: no value = omitted): invalid_request', async () => {
-  assertOAuthError(await srv.token({ grant_type: '' }, auth()), 400, 'invalid_request');
+serverTest(S, 'parameters sent without a value are treated as omitted (RFC 6749 §3.1)', async () => {
+  // grant_type= is a missing grant_type; scope= and resource= are no scope and no resource
+  const g = await srv.token({ grant_type: '' }, auth());
+  const sc = await srv.token({ grant_type: 'client_credentials', scope: '' }, auth());
+  const rs = await srv.token({ grant_type: 'client_credentials', scope: 'read', resource: '' }, auth());
+  assert.deepEqual(
+    { grantType: `${g.status} ${g.json?.error}`, scope: `${sc.status} ${sc.json?.error}`, resource: `${rs.status} ${rs.json?.error}` },
+    { grantType: '400 invalid_request', scope: '200 undefined', resource: '200 undefined' });
+});
+
+serverTest(S, 'no CORS on the token endpoint', async () => {
+  const pre = await srv.request('OPTIONS', '/token', { headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+  assert.equal(pre.headers['access-control-allow-origin'], undefined, 'preflight allowed');
+  const res = await srv.token(cc, auth(), { headers: { origin: 'https://evil.example' } });
+  assertOk(res);
+  assert.equal(res.headers['access-control-allow-origin'], undefined, 'token response readable cross-origin');
+  assert.equal(res.headers['access-control-allow-credentials'], undefined);
 });
 
 serverTest(S, 'GET /token: 405 or invalid_request, never a token', async () => {
