@@ -1,6 +1,7 @@
 // Runs LLVMFuzzerTestOneInput over files and directories without libFuzzer, so the
 // committed corpus is replayed by ctest in ordinary (sanitizer) builds:
 //   fuzz_policy_replay tests/fuzz/corpus/policy [more files or directories...]
+//   fuzz_bundle_replay tests/fuzz/corpus/bundle
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -25,12 +26,12 @@ int main(int argc, char** argv) {
     } else if (fs::is_regular_file(p, ec)) {
       inputs.push_back(p);
     } else {
-      std::cerr << "fuzz_policy_replay: no such file or directory: " << p << "\n";
+      std::cerr << "fuzz replay: no such file or directory: " << p << "\n";
       return 2;
     }
   }
   if (inputs.empty()) {
-    std::cerr << "usage: fuzz_policy_replay FILE_OR_DIR...  (found no inputs)\n";
+    std::cerr << "usage: fuzz_*_replay FILE_OR_DIR...  (found no inputs)\n";
     return 2;
   }
   std::sort(inputs.begin(), inputs.end());
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
     std::ifstream in(p, std::ios::binary);
     std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in.good() && !in.eof()) {
-      std::cerr << "fuzz_policy_replay: cannot read " << p << "\n";
+      std::cerr << "fuzz replay: cannot read " << p << "\n";
       return 2;
     }
     std::cerr << "replay " << p.filename().string() << " (" << data.size() << " bytes)\n";

@@ -6,15 +6,19 @@
 #  1. installs the Debian packages the build needs (tools/scripts/install-deps.sh);
 #  2. builds everything with AddressSanitizer + UndefinedBehaviorSanitizer (GCC) in build-ci/;
 #  3. runs the whole test suite with ctest;
-#  4. builds the libFuzzer target tests/fuzz/fuzz_policy with clang-14 in build-fuzz/;
-#  5. fuzzes for FUZZ_SECONDS (default 60) over a scratch copy of tests/fuzz/corpus/policy.
+#  4. builds the libFuzzer targets tests/fuzz/fuzz_policy and fuzz_bundle with clang-14 in build-fuzz/;
+#  5. fuzzes the policy front end for FUZZ_SECONDS (default 60) over a scratch copy of
+#     tests/fuzz/corpus/policy;
+#  6. fuzzes the bundle loader (and the VM on every bundle it accepts) for FUZZ_BUNDLE_SECONDS
+#     (default 30) over a scratch copy of tests/fuzz/corpus/bundle.
 #
 # Exits non-zero if any step fails: a build error, a failing test, or any crash, leak, timeout,
 # out-of-memory, sanitizer report or formatter property violation found by the fuzzer.
 #
 # Environment knobs (all optional):
 #   JOBS=N            parallel build/test jobs (default: nproc)
-#   FUZZ_SECONDS=N    length of the fuzzing run (default 60; 0 skips the fuzz build and run)
+#   FUZZ_SECONDS=N    length of the policy fuzzing run (default 60; 0 skips both fuzz builds and runs)
+#   FUZZ_BUNDLE_SECONDS=N  length of the bundle fuzzing run (default 30; 0 skips it)
 #   SKIP_DEPS=1       do not run install-deps.sh (packages already installed)
 set -euo pipefail
 
@@ -23,10 +27,12 @@ cd "$ROOT"
 
 JOBS="${JOBS:-$(nproc)}"
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+FUZZ_BUNDLE_SECONDS="${FUZZ_BUNDLE_SECONDS:-30}"
 CI_DIR="$ROOT/build-ci"
 FUZZ_DIR="$ROOT/build-fuzz"
 CORPUS="$ROOT/tests/fuzz/corpus/policy"
 DICT="$ROOT/tests/fuzz/policy.dict"
+BUNDLE_CORPUS="$ROOT/tests/fuzz/corpus/bundle"
 
 # Optimisation for the sanitizer builds: -O1 with line tables only (what sanitizer reports need)
 # compiles about twice as fast as RelWithDebInfo's -O2 -g and is the level ASan recommends.
@@ -76,8 +82,8 @@ if [ "$FUZZ_SECONDS" = 0 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-header "4/5 build the libFuzzer target with clang-14 in build-fuzz/"
-# Only the fuzz target: the engine, the grammar and the harness, all with
+header "4/6 build the libFuzzer targets with clang-14 in build-fuzz/"
+# Only the fuzz targets: the engine, the grammar and the harnesses, all with
 # -fsanitize=fuzzer-no-link,address,undefined. (The ANTLR runtime is Debian's uninstrumented
 # shared library.)
 GEN=(-G Ninja)
@@ -87,68 +93,88 @@ cmake -S "$ROOT" -B "$FUZZ_DIR" "${GEN[@]}" \
   -DCMAKE_CXX_COMPILER=clang++-14 \
   -DMANDATE_FUZZ=ON -DMANDATE_TESTS=OFF -DMANDATE_SANITIZE=OFF ||
   fail "configuring build-fuzz"
-cmake --build "$FUZZ_DIR" -j "$JOBS" --target fuzz_policy || fail "building fuzz_policy"
-
-# ---------------------------------------------------------------------------------------------
-header "5/5 fuzz_policy for ${FUZZ_SECONDS} s over a copy of tests/fuzz/corpus/policy"
-[ -d "$CORPUS" ] || fail "no seed corpus at $CORPUS"
-WORK="$(mktemp -d /tmp/mandate-fuzz.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/corpus"
-cp -R "$CORPUS/." "$WORK/corpus/"   # libFuzzer adds to its first corpus directory: never the committed one
-ARTIFACTS="$FUZZ_DIR/artifacts"
-rm -rf "$ARTIFACTS"
-mkdir -p "$ARTIFACTS"
-LOG="$FUZZ_DIR/fuzz.log"
+cmake --build "$FUZZ_DIR" -j "$JOBS" --target fuzz_policy fuzz_bundle || fail "building the fuzz targets"
 
 # Symbolized stack traces in clang's sanitizer reports (llvm-14 is in install-deps.sh).
 if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && [ -x /usr/lib/llvm-14/bin/llvm-symbolizer ]; then
   export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer
 fi
+WORK="$(mktemp -d /tmp/mandate-fuzz.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
 
-set +e
-(
-  cd "$WORK"   # crash-*/leak-* files go to ARTIFACTS; anything else lands here
-  "$FUZZ_DIR/tests/fuzz/fuzz_policy" \
-    -max_total_time="$FUZZ_SECONDS" \
-    -max_len=4096 \
-    -timeout=25 \
-    -rss_limit_mb=3072 \
-    -detect_leaks=1 \
-    -print_final_stats=1 \
-    -dict="$DICT" \
-    -artifact_prefix="$ARTIFACTS/" \
-    "$WORK/corpus"
-) >"$LOG" 2>&1
-status=$?
-set -e
+# fuzz TARGET SEED_CORPUS SECONDS [libFuzzer flags...]: runs build-fuzz/tests/fuzz/TARGET over a
+# scratch copy of SEED_CORPUS and fails on any crash, leak, timeout, out-of-memory, sanitizer
+# report or property violation. Reproducers go to build-fuzz/artifacts/TARGET/.
+fuzz() {
+  local target="$1" seeds="$2" seconds="$3"
+  shift 3
+  [ -d "$seeds" ] || fail "no seed corpus at $seeds"
+  local corpus="$WORK/$target"
+  mkdir -p "$corpus"
+  cp -R "$seeds/." "$corpus/"   # libFuzzer adds to its first corpus directory: never the committed one
+  local artifacts="$FUZZ_DIR/artifacts/$target"
+  rm -rf "$artifacts"
+  mkdir -p "$artifacts"
+  local log="$FUZZ_DIR/$target.log"
 
-# libFuzzer exits non-zero on a crash, leak, timeout or OOM. Also fail on any sanitizer or
-# property report that somehow did not stop it (e.g. from a child thread).
-reported=0
-# (Anchored patterns: libFuzzer echoes fragments of inputs in its NEW/REDUCE lines.)
-REPORT_RE='^==[0-9]+==ERROR: |^[^ ]+:[0-9]+:[0-9]+: runtime error: |^==fuzz_policy== PROPERTY VIOLATED|^SUMMARY: |^==[0-9]+== ERROR: libFuzzer'
-if grep -qaE "$REPORT_RE" "$LOG"; then
-  reported=1
-fi
-# The run's own summary: the last status lines and the final stats.
-grep -aE '^#[0-9]+[[:space:]]+(INITED|DONE|pulse)|^stat::|^Done [0-9]+ runs' "$LOG" | tail -n 14 || true
-if [ "$status" -ne 0 ] || [ "$reported" -ne 0 ]; then
-  echo
-  echo "---- fuzzer report (from $LOG) ----"
-  grep -naE "$REPORT_RE|Test unit written to" "$LOG" | head -n 20 || true
-  first=$(grep -naE "$REPORT_RE" "$LOG" | head -n 1 | cut -d: -f1)
-  if [ -n "$first" ]; then
-    sed -n "${first},$((first + 120))p" "$LOG"
-  else
-    tail -n 60 "$LOG"
+  set +e
+  (
+    cd "$WORK"   # crash-*/leak-* files go to the artifacts directory; anything else lands here
+    "$FUZZ_DIR/tests/fuzz/$target" \
+      -max_total_time="$seconds" \
+      -timeout=25 \
+      -rss_limit_mb=3072 \
+      -detect_leaks=1 \
+      -print_final_stats=1 \
+      -artifact_prefix="$artifacts/" \
+      "$@" \
+      "$corpus"
+  ) >"$log" 2>&1
+  local status=$?
+  set -e
+
+  # libFuzzer exits non-zero on a crash, leak, timeout or OOM. Also fail on any sanitizer or
+  # property report that somehow did not stop it (e.g. from a child thread).
+  local reported=0
+  # (Anchored patterns: libFuzzer echoes fragments of inputs in its NEW/REDUCE lines.)
+  local report_re="^==[0-9]+==ERROR: |^[^ ]+:[0-9]+:[0-9]+: runtime error: |^==$target== PROPERTY VIOLATED|^SUMMARY: |^==[0-9]+== ERROR: libFuzzer"
+  if grep -qaE "$report_re" "$log"; then
+    reported=1
   fi
-  echo "---- reproducer(s) in $ARTIFACTS: ----"
-  ls -la "$ARTIFACTS" || true
-  echo "replay one with: $FUZZ_DIR/tests/fuzz/fuzz_policy $ARTIFACTS/<file>"
-  fail "fuzz_policy (exit status $status)"
+  # The run's own summary: the last status lines and the final stats.
+  grep -aE '^#[0-9]+[[:space:]]+(INITED|DONE|pulse)|^stat::|^Done [0-9]+ runs' "$log" | tail -n 14 || true
+  if [ "$status" -ne 0 ] || [ "$reported" -ne 0 ]; then
+    echo
+    echo "---- fuzzer report (from $log) ----"
+    grep -naE "$report_re|Test unit written to" "$log" | head -n 20 || true
+    local first
+    first=$(grep -naE "$report_re" "$log" | head -n 1 | cut -d: -f1)
+    if [ -n "$first" ]; then
+      sed -n "${first},$((first + 120))p" "$log"
+    else
+      tail -n 60 "$log"
+    fi
+    echo "---- reproducer(s) in $artifacts: ----"
+    ls -la "$artifacts" || true
+    echo "replay one with: $FUZZ_DIR/tests/fuzz/$target $artifacts/<file>"
+    fail "$target (exit status $status)"
+  fi
+  local runs
+  runs=$(grep -aoE '^Done [0-9]+ runs' "$log" | tail -n 1 || true)
+  echo "fuzzing clean: ${runs:-see $log}"
+}
+
+# ---------------------------------------------------------------------------------------------
+header "5/6 fuzz_policy for ${FUZZ_SECONDS} s over a copy of tests/fuzz/corpus/policy"
+fuzz fuzz_policy "$CORPUS" "$FUZZ_SECONDS" -max_len=4096 -dict="$DICT"
+
+# ---------------------------------------------------------------------------------------------
+if [ "$FUZZ_BUNDLE_SECONDS" = 0 ]; then
+  header "6/6 fuzz_bundle skipped (FUZZ_BUNDLE_SECONDS=0)"
+else
+  header "6/6 fuzz_bundle for ${FUZZ_BUNDLE_SECONDS} s over a copy of tests/fuzz/corpus/bundle"
+  # -max_len: the largest seed (the reference library, signed) is about 28 KB.
+  fuzz fuzz_bundle "$BUNDLE_CORPUS" "$FUZZ_BUNDLE_SECONDS" -max_len=32768
 fi
-runs=$(grep -aoE '^Done [0-9]+ runs' "$LOG" | tail -n 1 || true)
-echo "fuzzing clean: ${runs:-see $LOG}"
 
 header "all passed in $((SECONDS - START)) s"
