@@ -68,9 +68,10 @@ export function basicAuth(id, secret) {
 const servers = new Set();
 function killAllSync() {
   for (const s of servers) {
-    if (s.child.exitCode === null && s.child.signalCode === null) {
+    if (s.child && s.child.exitCode === null && s.child.signalCode === null) {
       try { s.child.kill('SIGKILL'); } catch { /* already gone */ }
     }
+    if (!process.env.MANDATE_KEEP_TMP) fs.rmSync(s.dir, { recursive: true, force: true });
   }
 }
 process.on('exit', killAllSync);
