@@ -260,6 +260,9 @@ export class Server {
       p.client_assertion_type = ASSERTION_TYPE;
       p.client_assertion = auth.assertion;
     }
+    // a signed client assertion is a credential too (single-use, but not for the log to keep)
+    if (typeof p.client_assertion === 'string' && p.client_assertion.split('.').length === 3 && p.client_assertion.length > 100)
+      this.remember(p.client_assertion);
     const res = await this.post(opts.target ?? '/token', p, { headers });
     if (res.json) this.remember(res.json.access_token, res.json.refresh_token);
     return res;
