@@ -113,6 +113,7 @@ export class Server {
   async start(extraArgs = []) {
     const portFile = path.join(this.dir, 'port');
     fs.rmSync(portFile, { force: true });
+    this.port = 0; // a restart listens on a new port
     const err = fs.openSync(this.stderrPath, 'a');
     const out = fs.openSync(this.stdoutPath, 'a');
     const args = ['serve', '--data-dir', this.dataDir, '--listen', '127.0.0.1:0', '--issuer', ISSUER,
