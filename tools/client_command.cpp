@@ -128,8 +128,12 @@ int runCreate(const ClientArgs& a) {
     std::cerr << "mandate client create: " << error << "\n";
     return kExitUsage;
   }
-  if (a.id.empty() || a.id.size() > 256) {
-    std::cerr << "mandate client create: --id must be 1..256 characters\n";
+  if (!validId(a.id)) {
+    std::cerr << "mandate client create: --id must be 1..256 printable ASCII characters\n";
+    return kExitUsage;
+  }
+  if (splitScope(a.scope).empty()) {
+    std::cerr << "mandate client create: --scope must name at least one action (e.g. --scope \"read trade\")\n";
     return kExitUsage;
   }
   store::Client c;
@@ -320,6 +324,7 @@ void addClientCommand(CLI::App& app, int& result) {
   create->add_option("--auth", args->auth, "client_secret_basic | client_secret_post | private_key_jwt")->required();
   attributes(create);
   create->get_option("--subject")->required();
+  create->get_option("--scope")->required();
   common(create);
   create->callback([args, &result] { guarded(result, [&] { return runCreate(*args); }); });
 

@@ -55,6 +55,13 @@ std::int64_t wallClockMs() {
       .count();
 }
 
+bool validId(const std::string& id) {
+  if (id.empty() || id.size() > 256) return false;
+  for (unsigned char c : id)
+    if (c < 0x20 || c > 0x7E) return false;
+  return true;
+}
+
 void printJsonOrText(bool json, const std::string& jsonText, const std::string& text) {
   std::cout << (json ? jsonText : text) << "\n";
 }

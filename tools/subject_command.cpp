@@ -31,6 +31,10 @@ bool validate(const Schema& schema, const nlohmann::json& attrs, std::vector<std
 }
 
 int runSet(const SubjectArgs& a) {
+  if (!validId(a.id)) {
+    std::cerr << "mandate subject set: the id must be 1..256 printable ASCII characters\n";
+    return kExitUsage;
+  }
   auto attrs = nlohmann::json::parse(a.attrs, nullptr, false);
   if (attrs.is_discarded()) {
     std::cerr << "mandate subject set: --attrs is not valid JSON\n";

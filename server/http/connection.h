@@ -211,6 +211,12 @@ class Connection final : public ConnectionBase {
   void dispatch() {
     if (!framingAccepted()) return;
     auto& m = parser_->get();
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with more than one, is 400.
+    std::size_t hosts = m.count(bhttp::field::host);
+    if (hosts > 1 || (hosts == 0 && m.version() >= 11)) {
+      refuse(400, hosts > 1 ? "more than one Host header" : "an HTTP/1.1 request needs a Host header");
+      return;
+    }
     Request req;
     req.method = std::string(m.method_string());
     req.target = std::string(m.target());

@@ -54,6 +54,8 @@ bool parseForm(std::string_view body, Form& out, std::string& error) {
       error = "a parameter without a name in the request body";
       return false;
     }
+    // RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were omitted".
+    if (value.empty()) continue;
     if (out.params.size() >= kMaxFormParams) {
       error = "too many parameters in the request body";
       return false;

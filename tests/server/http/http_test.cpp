@@ -418,7 +418,7 @@ TEST_CASE("the handler answers later from another thread") {
     });
   });
   RawClient c(s.port());
-  REQUIRE(c.send("POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"));
+  REQUIRE(c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi"));
   auto r = c.read();
   REQUIRE(r);
   CHECK(r->status == 201);
@@ -487,7 +487,7 @@ TEST_CASE("HEAD gets headers with the body's length but no body; 204 has no Cont
     respond(std::move(r));
   });
   RawClient c(s.port());
-  REQUIRE(c.send("HEAD / HTTP/1.1\r\n\r\n" + get("/empty") + get("/")));
+  REQUIRE(c.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n" + get("/empty") + get("/")));
   auto head = c.read(/*headOnly=*/true);
   REQUIRE(head);
   CHECK(head->status == 200);
@@ -634,4 +634,29 @@ TEST_CASE("errorResponse builds the JSON error body") {
   CHECK(r.status == 401);
   CHECK(r.contentType == "application/json");
   CHECK(r.body == R"({"error":"invalid_client","error_description":"bad \"secret\"\n"})");
+}
+
+TEST_CASE("Host: required once in HTTP/1.1 (RFC 9112 §3.2), optional in HTTP/1.0") {
+  Running s({}, [](Request&&, Respond respond) { respond(Response{}); });
+  {
+    RawClient c(s.port());
+    REQUIRE(c.send("GET / HTTP/1.1\r\n\r\n"));
+    auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 400);
+  }
+  {
+    RawClient c(s.port());
+    REQUIRE(c.send("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"));
+    auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 400);
+  }
+  {
+    RawClient c(s.port());
+    REQUIRE(c.send("GET / HTTP/1.0\r\n\r\n"));
+    auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
 }

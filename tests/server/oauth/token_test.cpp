@@ -67,7 +67,7 @@ TEST_CASE("form: strict decoding") {
   std::string error;
   CHECK(mandate::oauth::parseForm("a=1&b=x+y%2Bz&&c=", f, error));
   CHECK(*f.get("b") == "x y+z");
-  CHECK(*f.get("c") == "");
+  CHECK(f.get("c") == nullptr);  // RFC 6749 §3.1: no value = omitted
   CHECK_FALSE(mandate::oauth::parseForm("a=1&a=2", f, error));
   CHECK(error.find("repeated") != std::string::npos);
   CHECK_FALSE(mandate::oauth::parseForm("a=%zz", f, error));
