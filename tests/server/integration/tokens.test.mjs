@@ -80,9 +80,12 @@ serverTest(S, 'introspection of a revoked token: inactive', async () => {
 });
 
 serverTest(S, 'introspection of garbage: inactive', async () => {
-  for (const g of ['garbage', 'a.b.c', '', 'eyJhbGciOiJFUzI1NiJ9.e30.', '.'.repeat(1000), 'x'.repeat(20000)]) {
+  for (const g of ['garbage', 'a.b.c', 'eyJhbGciOiJFUzI1NiJ9.e30.', '.'.repeat(1000), 'x'.repeat(20000)]) {
     assertInactive(await introspect(g), `garbage ${JSON.stringify(g.slice(0, 20))}`);
   }
+  // token= with no value is no token at all (RFC 6749 §3.1), and token is required (RFC 7662 §2.1)
+  assertOAuthError(await srv.introspect('', auth(A)), 400, 'invalid_request');
+  assertOAuthError(await srv.token({}, auth(A), { target: '/introspect' }), 400, 'invalid_request');
 });
 
 serverTest(S, 'introspection of forged tokens: inactive', async () => {
