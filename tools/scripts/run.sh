@@ -4,8 +4,11 @@
 #
 #   ./tools/scripts/run.sh
 #
-# For now the main job is checking the policies shipped in policies/ (`mandate check policies/`);
-# the authorization server replaces it in a later issue.
+# It checks the policies shipped in policies/, then runs the authorization server on its embedded
+# defaults: `mandate serve` with data dir ./mandate-data (SQLite; an ES256 signing key generated
+# on first start), the policies in policies/ compiled at start, listening on 127.0.0.1:8080 with
+# issuer http://127.0.0.1:8080. Ctrl-C (or SIGTERM) stops it gracefully. Extra arguments go to
+# `mandate serve` (e.g. --listen 0.0.0.0:8080 --issuer https://auth.example).
 #
 # Environment knobs (optional): JOBS=N parallel build jobs (default nproc); SKIP_DEPS=1 to skip
 # installing packages; BUILD_DIR=DIR build directory (default build/).
@@ -34,4 +37,8 @@ cmake -S "$ROOT" -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release \
 cmake --build "$BUILD_DIR" -j "$JOBS" --target mandate
 
 echo "==== mandate check policies/"
-exec "$BUILD_DIR/tools/mandate" check policies/
+"$BUILD_DIR/tools/mandate" check policies/
+
+echo "==== mandate serve (Ctrl-C stops it; docs/server.md explains what to do next)"
+exec "$BUILD_DIR/tools/mandate" serve "$@"
+
