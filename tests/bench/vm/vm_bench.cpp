@@ -22,6 +22,10 @@
 //   --reference-input=FILE (default: <source>/tests/bench/vm/reference-request.json)
 //   --rules=N              size of the generated set (default 10000)
 //   --emit-generated=DIR   write the generated set as files and exit (to inspect it with mandate)
+//   --profile=SET:N        run N decisions of SET (reference or ten_rules) and exit, for
+//                          instruction counts: valgrind --tool=callgrind
+//                          --toggle-collect='mandate::vm::evaluate*' mandate_vm_bench --profile=reference:1000
+//                          (then divide evaluate's inclusive count by N)
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -382,6 +386,8 @@ int main(int argc, char** argv) {
   std::string policiesDir = source + "/policies";
   std::string referenceInput = source + "/tests/bench/vm/reference-request.json";
   std::string emitDir;
+  std::string profileSet;
+  long profileRuns = 0;
   std::size_t ruleCount = 10'000;
   std::vector<char*> rest{argv[0]};
   for (int i = 1; i < argc; ++i) {
@@ -398,6 +404,11 @@ int main(int argc, char** argv) {
       ruleCount = std::stoul(v3);
     } else if (const char* v4 = value("--emit-generated=")) {
       emitDir = v4;
+    } else if (const char* v5 = value("--profile=")) {
+      std::string p = v5;
+      auto colon = p.find(':');
+      profileSet = p.substr(0, colon);
+      profileRuns = colon == std::string::npos ? 1000 : std::stol(p.substr(colon + 1));
     } else {
       rest.push_back(argv[i]);
     }
@@ -423,6 +434,20 @@ int main(int argc, char** argv) {
   auto reference = loadFromPaths("reference", policiesDir, referenceInput, true);
   auto tenRules = loadFromPaths("ten_rules", source + "/tests/bench/peers/ten-rules.policy",
                                 source + "/tests/bench/peers/request.json", false);
+  if (!profileSet.empty()) {
+    const PolicySet* set = profileSet == "reference" ? reference.get() : profileSet == "ten_rules" ? tenRules.get() : nullptr;
+    if (set == nullptr) die("--profile: unknown set " + profileSet);
+    vm::Decision d;
+    std::uint64_t instructions = 0;
+    for (long i = 0; i < profileRuns; ++i) {
+      vm::evaluate(*set->bundle, set->frame, d);
+      instructions += d.instructions;
+    }
+    std::cout << "profile: " << profileRuns << " decisions of " << profileSet << ", "
+              << static_cast<double>(instructions) / static_cast<double>(std::max(1L, profileRuns))
+              << " bytecode instructions each\n";
+    return 0;
+  }
   auto gen = std::make_unique<PolicySet>();
   gen->name = "generated_" + std::to_string(ruleCount);
   CompileTimes firstCompile;
