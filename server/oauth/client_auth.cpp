@@ -156,12 +156,16 @@ std::optional<AuthenticatedClient> checkAssertion(Context& ctx, const Form& form
   // RFC 7523 §3: aud identifies the authorization server; we accept the issuer, the token
   // endpoint and the endpoint the assertion was sent to.
   auto audOk = [&](const std::string& a) { return a == ctx.issuer || a == ctx.tokenEndpoint || a == endpointUrl; };
+  // An array is accepted only when every member is us: an assertion minted for several audiences
+  // could be replayed by any of them (the audience-injection attacks behind RFC 7523bis).
   bool audMatch = false;
   if (auto it = claims.find("aud"); it != claims.end()) {
     if (it->is_string()) audMatch = audOk(it->get<std::string>());
-    if (it->is_array())
+    if (it->is_array() && !it->empty() && it->size() <= 4) {
+      audMatch = true;
       for (auto& a : *it)
-        if (a.is_string() && audOk(a.get<std::string>())) audMatch = true;
+        if (!a.is_string() || !audOk(a.get<std::string>())) audMatch = false;
+    }
   }
   if (!audMatch) return reject("aud is not this authorization server");
   std::int64_t now = ctx.clock.nowMs() / 1000, skew = ctx.config.tokens.clockSkewS;
@@ -183,8 +187,42 @@ std::optional<AuthenticatedClient> checkAssertion(Context& ctx, const Form& form
 
 }  // namespace
 
+namespace {
+std::optional<AuthenticatedClient> authenticate(Context& ctx, const http::Request& req, const Form& form,
+                                                const std::string& endpointUrl, OAuthError& error);
+
+// Who tried, from where, and why it failed; never the credential. Ids are cut: an attacker
+// controls them.
+std::string claimedClient(const http::Request& req, const Form& form) {
+  std::string id;
+  if (const std::string* cid = form.get("client_id")) id = *cid;
+  const std::string* authz = req.header("authorization");
+  if (id.empty() && authz != nullptr && isCaseInsensitivePrefix(*authz, "basic ")) {
+    std::string decoded;
+    std::string_view b64 = std::string_view(*authz).substr(6);
+    if (b64.size() <= 4096 && base64Decode(b64, decoded)) {
+      std::string raw = decoded.substr(0, decoded.find(':'));
+      if (!percentDecode(raw, true, id)) id.clear();
+    }
+  }
+  if (id.size() > 128) id = id.substr(0, 128) + "...";
+  return id;
+}
+}  // namespace
+
 std::optional<AuthenticatedClient> authenticateClient(Context& ctx, const http::Request& req, const Form& form,
                                                       const std::string& endpointUrl, OAuthError& error) {
+  auto result = authenticate(ctx, req, form, endpointUrl, error);
+  if (!result && error.status == 401)
+    logEvent(Level::Warn, "client authentication failed",
+             {{"client_id", claimedClient(req, form)}, {"ip", req.remoteIp}, {"endpoint", req.path},
+              {"reason", error.description}});
+  return result;
+}
+
+namespace {
+std::optional<AuthenticatedClient> authenticate(Context& ctx, const http::Request& req, const Form& form,
+                                                const std::string& endpointUrl, OAuthError& error) {
   const std::string* authz = req.header("authorization");
   bool basic = authz != nullptr && isCaseInsensitivePrefix(*authz, "basic ");
   bool post = form.get("client_secret") != nullptr;
@@ -234,5 +272,7 @@ std::optional<AuthenticatedClient> authenticateClient(Context& ctx, const http::
   error = invalidClient("client authentication required", false);
   return std::nullopt;
 }
+
+}  // namespace
 
 }  // namespace mandate::oauth
