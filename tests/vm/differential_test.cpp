@@ -65,7 +65,7 @@ struct Outcome {
 struct Coverage {
   std::size_t requestsWithErrors = 0;
   std::size_t errorsByKind[5] = {0, 0, 0, 0, 0};  // vm::EvalError
-  std::size_t perProductRules = 0, firedRules = 0, permittedCells = 0, deniedCells = 0, limitedCells = 0;
+  std::size_t perProductRules = 0, maskRules = 0, firedRules = 0, permittedCells = 0, deniedCells = 0, limitedCells = 0;
 };
 
 // The same decision: cells, ttl cap and rule outcomes exactly; evaluation errors as a set of
@@ -140,7 +140,10 @@ Outcome judge(const GenProgram& prog, const std::vector<json>& inputs, Coverage*
     }
   }
   if (cov != nullptr)
-    for (const auto& r : c.bundle->rules) cov->perProductRules += r.productDependent;
+    for (const auto& r : c.bundle->rules) {
+      cov->perProductRules += r.productDependent;
+      cov->maskRules += r.maskLen > 0;  // decided by a mask condition when not traced
+    }
   return o;
 }
 
@@ -279,7 +282,7 @@ TEST_CASE("differential: compiler + VM agree with the reference interpreter on r
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MESSAGE(pairs << " policy/request pairs agreed (" << rules << " rules, " << cov.perProductRules
-                << " of them per product class); " << rejected << " policies rejected for constant overflow; " << secs
+                << " of them per product class, " << cov.maskRules << " with a mask condition); " << rejected << " policies rejected for constant overflow; " << secs
                 << " s\nexercised: " << cov.firedRules << " rules fired, " << cov.permittedCells << " cells permitted, "
                 << cov.deniedCells << " denied, " << cov.limitedCells << " limit values; " << cov.requestsWithErrors
                 << " requests with evaluation errors (absent " << cov.errorsByKind[1] << ", no now " << cov.errorsByKind[2]
@@ -292,6 +295,7 @@ TEST_CASE("differential: compiler + VM agree with the reference interpreter on r
     CHECK(cov.requestsWithErrors * 10 > pairs);
     for (int k = 1; k < 5; ++k) CHECK(cov.errorsByKind[k] > 20);
     CHECK(cov.perProductRules * 20 > rules);
+    CHECK(cov.maskRules * 100 > rules);  // mask conditions against per-class runs and the interpreter
     CHECK(cov.permittedCells > pairs);
     CHECK(cov.deniedCells > pairs);
   }
