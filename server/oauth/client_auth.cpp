@@ -191,21 +191,22 @@ namespace {
 std::optional<AuthenticatedClient> authenticate(Context& ctx, const http::Request& req, const Form& form,
                                                 const std::string& endpointUrl, OAuthError& error);
 
-// Who tried, from where, and why it failed; never the credential. Ids are cut: an attacker
-// controls them.
-std::string claimedClient(const http::Request& req, const Form& form) {
+// Who tried, from where, and why it failed; never the credential. A claimed id is logged only
+// when it names a registered client: a client that swaps its id and secret, or leaves out the
+// colon of Basic, must not get its secret written to the log.
+std::string claimedClient(Context& ctx, const http::Request& req, const Form& form) {
   std::string id;
   if (const std::string* cid = form.get("client_id")) id = *cid;
   const std::string* authz = req.header("authorization");
   if (id.empty() && authz != nullptr && isCaseInsensitivePrefix(*authz, "basic ")) {
     std::string decoded;
     std::string_view b64 = std::string_view(*authz).substr(6);
-    if (b64.size() <= 4096 && base64Decode(b64, decoded)) {
-      std::string raw = decoded.substr(0, decoded.find(':'));
-      if (!percentDecode(raw, true, id)) id.clear();
-    }
+    auto colon = std::string::npos;
+    if (b64.size() <= 4096 && base64Decode(b64, decoded)) colon = decoded.find(':');
+    if (colon == std::string::npos || !percentDecode(std::string_view(decoded).substr(0, colon), true, id)) id.clear();
   }
-  if (id.size() > 128) id = id.substr(0, 128) + "...";
+  if (id.empty()) return "";
+  if (id.size() > kMaxClientIdBytes || !ctx.directory.client(id)) return "(unregistered)";
   return id;
 }
 }  // namespace
@@ -215,7 +216,7 @@ std::optional<AuthenticatedClient> authenticateClient(Context& ctx, const http::
   auto result = authenticate(ctx, req, form, endpointUrl, error);
   if (!result && error.status == 401)
     logEvent(Level::Warn, "client authentication failed",
-             {{"client_id", claimedClient(req, form)}, {"ip", req.remoteIp}, {"endpoint", req.path},
+             {{"client_id", claimedClient(ctx, req, form)}, {"ip", req.remoteIp}, {"endpoint", req.path},
               {"reason", error.description}});
   return result;
 }
