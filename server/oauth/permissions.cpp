@@ -176,6 +176,13 @@ constexpr std::pair<std::string_view, std::string_view> kServerInputs[] = {
 struct ThreadState {
   std::uint64_t generation = 0;  // of the LoadedPolicy the buffers are sized for
   std::vector<std::uint8_t> declared;  // per kServerInputs entry
+  nlohmann::json input;
+  // The entries `input` was built from. Compared by address only while `hold` keeps them alive,
+  // so an address cannot be reused by another entry in the meantime.
+  const SubjectEntry* subject = nullptr;
+  const ClientEntry* client = nullptr;
+  std::shared_ptr<const SubjectEntry> holdSubject;
+  std::shared_ptr<const ClientEntry> holdClient;
   vm::Frame frame;
   vm::Decision decision;
 };
@@ -184,41 +191,54 @@ std::string ipOnly(const std::string& ip) { return ip.empty() ? std::string("0.0
 
 }  // namespace
 
-std::optional<Grant> decide(const LoadedPolicy& policy, const SubjectEntry& subject, const ClientEntry& client,
+std::optional<Grant> decide(const LoadedPolicy& policy, const std::shared_ptr<const SubjectEntry>& subjectPtr,
+                            const std::shared_ptr<const ClientEntry>& clientPtr,
                             const CellSet& requested, const std::vector<std::string>& requestedScopes,
                             const RequestFacts& facts, bool detailsUsed, OAuthError& error) {
   const bundle::Bundle& b = *policy.bundle;
   const Schema& schema = b.schema;
+  const SubjectEntry& subject = *subjectPtr;
+  const ClientEntry& client = *clientPtr;
   thread_local ThreadState state;
   if (state.generation != policy.generation) {
     state.decision.reset(b);
     state.generation = policy.generation;
     state.declared.clear();
+    state.input = nullptr;
   }
 
   if (state.declared.empty()) {
     for (auto [section, name] : kServerInputs) state.declared.push_back(schema.findAttr(section, name) != nullptr);
   }
   auto declared = [&](std::size_t i) { return static_cast<bool>(state.declared[i]); };
-  nlohmann::json input;
-  input["subject"] = subject.attrs;
-  nlohmann::json clientIn = nlohmann::json::object();
-  if (declared(0)) clientIn["kind"] = client.client.kind;
-  if (declared(1)) clientIn["ip_allowlist"] = client.client.ipAllowlist;
-  input["client"] = std::move(clientIn);
-  nlohmann::json request = nlohmann::json::object();
+  // The input document is kept per thread: its subject and client parts are rebuilt only when
+  // the subject or client changes (a bot asking again reuses them), the rest every time.
+  nlohmann::json& input = state.input;
+  if (state.subject != &subject || state.client != &client || !input.is_object()) {
+    input = nlohmann::json::object();
+    input["subject"] = subject.attrs;
+    nlohmann::json clientIn = nlohmann::json::object();
+    if (declared(0)) clientIn["kind"] = client.client.kind;
+    if (declared(1)) clientIn["ip_allowlist"] = client.client.ipAllowlist;
+    input["client"] = std::move(clientIn);
+    state.subject = &subject;
+    state.client = &client;
+    state.holdSubject = subjectPtr;
+    state.holdClient = clientPtr;
+  }
+  nlohmann::json& request = input["request"];
+  request = nlohmann::json::object();
   if (declared(2)) request["ip"] = ipOnly(facts.ip);
   if (declared(3))
     if (auto it = subject.attrs.find("residence"); it != subject.attrs.end()) request["country"] = *it;
   if (declared(4)) request["scopes"] = requestedScopes;
   if (declared(5)) request["aal"] = facts.aal;
   if (declared(6)) request["auth_age"] = facts.authAgeMs / 1000;
-  input["request"] = std::move(request);
-  nlohmann::json risk = nlohmann::json::object();
+  nlohmann::json& risk = input["risk"];
+  risk = nlohmann::json::object();
   if (declared(7)) risk["score"] = facts.riskScore;
   if (declared(8)) risk["new_device"] = false;
   if (declared(9)) risk["impossible_travel"] = false;
-  input["risk"] = std::move(risk);
   input["now"] = facts.nowMs / 1000;
   std::vector<std::string> frameErrors;
   vm::FrameOptions opts;

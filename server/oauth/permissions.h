@@ -4,6 +4,7 @@
 // the request; the VM decides; the grant is the intersection of what was asked and what the
 // policy permits, rendered as RFC 9396 authorization_details.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,7 +48,8 @@ struct Grant {
 };
 
 // Evaluates. Returns the grant (possibly empty: then `error` explains, naming the denying rules).
-std::optional<Grant> decide(const LoadedPolicy& policy, const SubjectEntry& subject, const ClientEntry& client,
+std::optional<Grant> decide(const LoadedPolicy& policy, const std::shared_ptr<const SubjectEntry>& subject,
+                            const std::shared_ptr<const ClientEntry>& client,
                             const CellSet& requested, const std::vector<std::string>& requestedScopes,
                             const RequestFacts& facts, bool detailsUsed, OAuthError& error);
 

@@ -42,7 +42,7 @@ http::Response grantTokens(Context& ctx, const AuthenticatedClient& client, cons
   facts.aal = client.aal;
   facts.nowMs = ctx.clock.nowMs();
   auto names = actionNames(schema, *cells);
-  auto grant = decide(*policy, *subject, *client.entry, *cells, names, facts, asked.authorizationDetails.has_value(), error);
+  auto grant = decide(*policy, subject, client.entry, *cells, names, facts, asked.authorizationDetails.has_value(), error);
   if (!grant) {
     // The denying rules are counted; nothing else about the subject is logged.
     for (const auto& rule : error.denyingRules) ctx.metrics.tokenDenied(rule);
