@@ -119,6 +119,13 @@ std::optional<AuthenticatedClient> checkAssertion(Context& ctx, const Form& form
   std::string perr;
   auto jws = jose::parse(*assertion, perr, kMaxAssertionBytes);
   if (!jws) return reject(perr);
+  // RFC 8725 §3.11 explicit typing: one of our access tokens (typ at+jwt) is never a client
+  // assertion, whatever its claims say.
+  if (auto typ = jws->header.find("typ"); typ != jws->header.end() && typ->is_string()) {
+    std::string t = typ->get<std::string>();
+    for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (t == "at+jwt" || t == "application/at+jwt") return reject("an access token is not a client assertion");
+  }
   auto claims = nlohmann::json::parse(jws->payload, nullptr, false);
   if (!claims.is_object()) return reject("the payload is not a JSON object");
   auto str = [&](const char* name) -> std::string {

@@ -296,6 +296,10 @@ TEST_CASE("private_key_jwt: a valid assertion, then every attack of security.md 
     CHECK(call(assertion(*key, "kbot", aud, now, {{"aud", {aud, "https://rp.example"}}})).status == 401);
     CHECK(call(assertion(*key, "kbot", aud, now, {{"aud", {aud, "https://as.example"}}, {"jti", "arr"}})).status == 200);
   }
+  SUBCASE("typed as an access token (RFC 8725 explicit typing)") {
+    CHECK(call(assertion(*key, "kbot", aud, now, {{"jti", "typ1"}}, {{"typ", "at+jwt"}})).status == 401);
+    CHECK(call(assertion(*key, "kbot", aud, now, {{"jti", "typ2"}}, {{"typ", "JWT"}})).status == 200);
+  }
   SUBCASE("wrong audience") { CHECK(call(assertion(*key, "kbot", "https://evil.example", now)).status == 401); }
   SUBCASE("expired") { CHECK(call(assertion(*key, "kbot", aud, now, {{"exp", now - 120}})).status == 401); }
   SUBCASE("exp far in the future") { CHECK(call(assertion(*key, "kbot", aud, now, {{"exp", now + 86400}})).status == 401); }
