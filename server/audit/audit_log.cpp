@@ -1,0 +1,419 @@
+#include "audit/audit_log.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/checkpoint.h"
+#include "audit/record_hash.h"
+#include "audit/schema.h"
+#include "jose/jose.h"
+#include "store/sqlite_db.h"
+
+namespace mandate::audit {
+
+namespace sql = store::sqlite;
+
+namespace {
+
+constexpr std::size_t kMaxScalar = 512;
+constexpr std::size_t kMaxType = 64;
+constexpr std::size_t kMaxData = 1 << 20;
+
+std::int64_t nowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool printableAscii(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c > 0x7e) return false;
+  return true;
+}
+
+// An INSERT on one of the connection's cached statements, bound through the C API: the store's
+// Stmt binds text only, and the hash columns are BLOBs in STRICT tables.
+class RawStmt {
+ public:
+  RawStmt(sql::Connection& c, const char* text) : c_(c), s_(c.statement(text)) {}
+  ~RawStmt() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  RawStmt(const RawStmt&) = delete;
+  RawStmt& operator=(const RawStmt&) = delete;
+  RawStmt& text(int i, std::string_view v) {
+    check(sqlite3_bind_text64(s_, i, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8));
+    return *this;
+  }
+  RawStmt& blob(int i, std::string_view v) {
+    check(sqlite3_bind_blob64(s_, i, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC));
+    return *this;
+  }
+  RawStmt& integer(int i, std::int64_t v) {
+    check(sqlite3_bind_int64(s_, i, v));
+    return *this;
+  }
+  void run() {
+    int rc = sqlite3_step(s_);
+    if (rc != SQLITE_DONE) sql::fail(c_.handle(), rc, c_.operation(), "insert");
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) sql::fail(c_.handle(), rc, c_.operation(), "bind");
+  }
+  sql::Connection& c_;
+  sqlite3_stmt* s_;
+};
+
+struct Entry {
+  StoredRecord rec;  // seq, prev_hash and hash are filled in by the writer
+  Done done;
+  std::uint64_t* seqOut = nullptr;  // appendSync reads the sequence through this
+};
+
+}  // namespace
+
+std::string validate(const Record& r) {
+  if (r.type.empty() || r.type.size() > kMaxType) return "invalid audit record: type must be 1-64 bytes";
+  for (char c : r.type)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+      return "invalid audit record: type must be [a-z0-9._-]";
+  const std::pair<const char*, const std::string*> scalars[] = {
+      {"actor.client", &r.actor.client}, {"actor.subject", &r.actor.subject}, {"actor.admin", &r.actor.admin},
+      {"request_id", &r.requestId},      {"source_ip", &r.sourceIp},          {"policy_hash", &r.policyHash},
+      {"jti", &r.jti}};
+  for (auto& [name, value] : scalars)
+    if (value->size() > kMaxScalar || !printableAscii(*value))
+      return std::string("invalid audit record: ") + name + " must be at most 512 printable ASCII bytes";
+  if (r.dataJson.size() > kMaxData) return "invalid audit record: data over 1 MiB";
+  // Raw control characters are never needed in compact JSON (strings escape them); refusing them
+  // keeps each exported record on one line.
+  for (unsigned char c : r.dataJson)
+    if (c < 0x20) return "invalid audit record: data must be compact JSON (no raw control characters)";
+  if (r.dataJson.empty() || r.dataJson.front() != '{' || !nlohmann::json::accept(r.dataJson))
+    return "invalid audit record: data must be a JSON object";
+  return {};
+}
+
+struct AuditLog::Impl {
+  Options opt;
+  std::string dbPath;
+  std::string checkpointDir;
+  jose::Key key;
+  std::string publicKey;
+  std::unique_ptr<sql::Connection> conn;  // the writer thread's alone once it runs
+
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Entry> queue;
+  bool stopping = false;
+  std::int64_t lastTsUs = 0;  // timestamps never go backwards within this process
+  Status st;
+  std::thread writer;
+
+  Impl(std::string path, Options o, jose::Key k)
+      : opt(std::move(o)), dbPath(std::move(path)), key(std::move(k)), publicKey(publicKeyText(key)) {}
+
+  // One transaction: the batch's records, then a checkpoint if one is due. Returns the checkpoint
+  // written (to be put in the file after the commit), if any.
+  std::optional<Checkpoint> writeBatch(std::vector<Entry>& batch, bool checkpointDue) {
+    conn->setOperation("audit append");
+    sql::WriteTx tx(*conn);
+    // The head is read inside the write transaction: another process may have appended.
+    std::uint64_t seq = 0;
+    std::string prev(32, '\0');
+    {
+      sql::Stmt q(*conn, "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1");
+      if (q.step()) {
+        seq = static_cast<std::uint64_t>(q.int64(0));
+        prev = q.text(1);
+      }
+    }
+    for (auto& e : batch) {
+      e.rec.seq = ++seq;
+      e.rec.prevHash = prev;
+      e.rec.hash = recordHash(e.rec);
+      prev = e.rec.hash;
+      RawStmt ins(*conn,
+                  "INSERT INTO records (seq, ts_us, type, actor, request_id, source_ip, data, policy_hash, jti, "
+                  "prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+      ins.integer(1, static_cast<std::int64_t>(e.rec.seq)).integer(2, e.rec.tsUs).text(3, e.rec.type);
+      ins.text(4, e.rec.actorJson).text(5, e.rec.requestId).text(6, e.rec.sourceIp).text(7, e.rec.dataJson);
+      ins.text(8, e.rec.policyHash).text(9, e.rec.jti).blob(10, e.rec.prevHash).blob(11, e.rec.hash);
+      ins.run();
+    }
+    std::optional<Checkpoint> cp;
+    std::uint64_t lastSize = 0;
+    {
+      sql::Stmt q(*conn, "SELECT size FROM checkpoints ORDER BY size DESC LIMIT 1");
+      if (q.step()) lastSize = static_cast<std::uint64_t>(q.int64(0));
+    }
+    const std::int64_t now = nowUs();
+    // Due when N records are unsigned, or when the oldest unsigned record is T old.
+    bool due = seq > lastSize && (checkpointDue || seq >= lastSize + opt.checkpointEvery);
+    if (seq > lastSize && !due) {
+      sql::Stmt q(*conn, "SELECT ts_us FROM records WHERE seq = ?1");
+      q.bind(1, static_cast<std::int64_t>(lastSize + 1));
+      due = q.step() &&
+            now - q.int64(0) >= std::chrono::duration_cast<std::chrono::microseconds>(opt.checkpointInterval).count();
+    }
+    if (due) {
+      cp = signCheckpoint(key, seq, prev, now);
+      RawStmt ins(*conn, "INSERT INTO checkpoints (size, ts_us, head, key, sig) VALUES (?1, ?2, ?3, ?4, ?5)");
+      ins.integer(1, static_cast<std::int64_t>(cp->size)).integer(2, cp->timeUs).blob(3, cp->head);
+      ins.text(4, cp->key).blob(5, cp->signature);
+      ins.run();
+    }
+    if (opt.beforeCommit) {
+      std::string err = opt.beforeCommit();
+      if (!err.empty()) throw AuditError(err);
+    }
+    tx.commit();
+    {
+      std::lock_guard lk(mu);
+      st.headSeq = seq;
+    }
+    return cp;
+  }
+
+  void run() {
+    const auto interval = opt.checkpointInterval;
+    // Records committed and not yet signed, and since when: the timer signs them T later.
+    bool pendingCheckpoint = false;
+    auto pendingSince = std::chrono::steady_clock::now();
+    for (;;) {
+      std::vector<Entry> batch;
+      bool stop = false;
+      {
+        std::unique_lock lk(mu);
+        auto wake = [&] { return stopping || !queue.empty(); };
+        if (pendingCheckpoint)
+          cv.wait_until(lk, pendingSince + interval, wake);
+        else
+          cv.wait(lk, wake);
+        batch.reserve(queue.size());
+        while (!queue.empty()) {
+          batch.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+        stop = stopping;
+      }
+      const bool timerDue = pendingCheckpoint && std::chrono::steady_clock::now() >= pendingSince + interval;
+      // On close, sign what is unsigned (checkpointDue), once.
+      const bool closing = stop && pendingCheckpoint;
+      if (batch.empty() && !timerDue && !closing) {
+        if (stop) return;
+        continue;
+      }
+      std::optional<Checkpoint> cp;
+      std::string error;
+      try {
+        cp = writeBatch(batch, timerDue || stop);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      if (error.empty()) {
+        if (cp || (batch.empty() && timerDue)) {
+          // Signed, or the timer found nothing unsigned (another process signed it).
+          pendingCheckpoint = false;
+        } else if (!batch.empty() && !pendingCheckpoint) {
+          pendingCheckpoint = true;
+          pendingSince = std::chrono::steady_clock::now();
+        }
+        if (cp) {
+          std::string fileError;
+          try {
+            writeCheckpointFile(checkpointDir, *cp);
+          } catch (const std::exception& e) {
+            fileError = e.what();
+          }
+          std::lock_guard lk(mu);
+          st.checkpointFileError = fileError;
+        }
+      } else if (timerDue) {
+        pendingSince = std::chrono::steady_clock::now();  // retry the checkpoint a period later
+      }
+      {
+        std::lock_guard lk(mu);
+        if (error.empty()) {
+          st.healthy = true;
+          st.lastError.clear();
+          st.appended += batch.size();
+          ++st.batches;
+        } else {
+          st.healthy = false;
+          st.lastError = error;
+          st.failed += batch.size();
+        }
+      }
+      for (auto& e : batch) {
+        if (e.seqOut && error.empty()) *e.seqOut = e.rec.seq;
+        e.done(error.empty(), error);
+      }
+      if (stop) {
+        // Closing: one more pass drains what was queued meanwhile; a failing store gives up.
+        if (!error.empty()) return;
+        pendingCheckpoint = false;
+        std::lock_guard lk(mu);
+        if (queue.empty()) return;
+      }
+    }
+  }
+};
+
+AuditLog::AuditLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+std::unique_ptr<AuditLog> AuditLog::open(const std::string& dbPath, Options options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path abs = fs::absolute(dbPath, ec);
+  if (ec) throw AuditError("audit: " + dbPath + ": " + ec.message());
+  const std::string dir = abs.parent_path().string();
+  // The file is created here, not by SQLite, so that it never exists with a wider mode.
+  int fd = ::open(abs.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw AuditError("audit: open " + abs.string() + ": " + std::strerror(errno));
+  ::close(fd);
+  jose::Key key = loadOrCreateKey(dir);
+  auto impl = std::make_unique<Impl>(abs.string(), std::move(options), std::move(key));
+  impl->checkpointDir = impl->opt.checkpointDir.empty() ? dir : impl->opt.checkpointDir;
+  if (impl->opt.queueCapacity == 0 || impl->opt.checkpointEvery == 0 || impl->opt.checkpointInterval.count() <= 0)
+    throw AuditError("audit: queueCapacity, checkpointEvery and checkpointInterval must be positive");
+  try {
+    impl->conn = std::make_unique<sql::Connection>(impl->dbPath);
+    ensureSchema(*impl->conn);
+    sql::WriteTx tx(*impl->conn);
+    std::string stored;
+    {
+      sql::Stmt q(*impl->conn, "SELECT value FROM audit_meta WHERE key = 'checkpoint_key'");
+      if (q.step()) stored = q.text(0);
+    }
+    if (stored.empty()) {
+      sql::Stmt(*impl->conn, "INSERT INTO audit_meta (key, value) VALUES ('checkpoint_key', ?1)")
+          .bind(1, impl->publicKey)
+          .run();
+      tx.commit();
+    } else if (stored != impl->publicKey) {
+      throw AuditError("audit: " + std::string(kKeyFileName) + " is not the key this log's checkpoints are signed with");
+    }
+    sql::Stmt q(*impl->conn, "SELECT seq, ts_us FROM records ORDER BY seq DESC LIMIT 1");
+    if (q.step()) {
+      impl->st.headSeq = static_cast<std::uint64_t>(q.int64(0));
+      impl->lastTsUs = q.int64(1);
+    }
+  } catch (const store::StoreError& e) {
+    throw AuditError(std::string("audit: ") + e.what());
+  }
+  Impl* raw = impl.get();
+  raw->writer = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<AuditLog>(new AuditLog(std::move(impl)));
+}
+
+AuditLog::~AuditLog() {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_one();
+  impl_->writer.join();
+  // Anything queued after the writer's last look (a race with stopping) is refused.
+  for (auto& e : impl_->queue) e.done(false, "audit log closed");
+}
+
+void AuditLog::append(Record r, Done done) {
+  std::string err = validate(r);
+  if (!err.empty()) {
+    {
+      std::lock_guard lk(impl_->mu);
+      ++impl_->st.failed;
+    }
+    done(false, err);
+    return;
+  }
+  Entry e;
+  e.rec.type = std::move(r.type);
+  e.rec.actorJson = actorJson(r.actor);
+  e.rec.requestId = std::move(r.requestId);
+  e.rec.sourceIp = std::move(r.sourceIp);
+  e.rec.dataJson = std::move(r.dataJson);
+  e.rec.policyHash = std::move(r.policyHash);
+  e.rec.jti = std::move(r.jti);
+  e.done = std::move(done);
+  const char* refused = nullptr;
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->stopping)
+      refused = "audit log closed";
+    else if (impl_->queue.size() >= impl_->opt.queueCapacity)
+      refused = "audit queue full";
+    if (refused) {
+      ++impl_->st.failed;
+    } else {
+      impl_->lastTsUs = std::max(impl_->lastTsUs, nowUs());
+      e.rec.tsUs = impl_->lastTsUs;
+      impl_->queue.push_back(std::move(e));
+    }
+  }
+  if (refused) {
+    e.done(false, refused);
+    return;
+  }
+  impl_->cv.notify_one();
+}
+
+std::uint64_t AuditLog::appendSync(Record r) {
+  std::string err = validate(r);
+  if (!err.empty()) throw AuditError(err);
+  std::promise<std::string> result;
+  auto fut = result.get_future();
+  std::uint64_t seq = 0;
+  Entry e;
+  e.rec.type = std::move(r.type);
+  e.rec.actorJson = actorJson(r.actor);
+  e.rec.requestId = std::move(r.requestId);
+  e.rec.sourceIp = std::move(r.sourceIp);
+  e.rec.dataJson = std::move(r.dataJson);
+  e.rec.policyHash = std::move(r.policyHash);
+  e.rec.jti = std::move(r.jti);
+  e.done = [&result](bool ok, std::string error) { result.set_value(ok ? std::string() : error.empty() ? "failed" : error); };
+  e.seqOut = &seq;
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->stopping) throw AuditError("audit log closed");
+    impl_->lastTsUs = std::max(impl_->lastTsUs, nowUs());
+    e.rec.tsUs = impl_->lastTsUs;
+    impl_->queue.push_back(std::move(e));
+  }
+  impl_->cv.notify_one();
+  std::string error = fut.get();
+  if (!error.empty()) throw AuditError(error);
+  return seq;
+}
+
+bool AuditLog::healthy() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->st.healthy;
+}
+
+Status AuditLog::status() const {
+  std::lock_guard lk(impl_->mu);
+  Status s = impl_->st;
+  s.queued = impl_->queue.size();
+  return s;
+}
+
+const std::string& AuditLog::checkpointPublicKey() const { return impl_->publicKey; }
+
+}  // namespace mandate::audit
