@@ -54,7 +54,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 # ---------------------------------------------------------------------------------------------
-header "1/5 dependencies (tools/scripts/install-deps.sh)"
+header "1/6 dependencies (tools/scripts/install-deps.sh)"
 if [ "${SKIP_DEPS:-0}" = 1 ]; then
   echo "SKIP_DEPS=1: not installing packages"
 else
@@ -62,7 +62,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-header "2/5 build with ASan+UBSan (GCC) in build-ci/"
+header "2/6 build with ASan+UBSan (GCC) in build-ci/"
 GEN=(-G Ninja)
 [ -f "$CI_DIR/CMakeCache.txt" ] && GEN=()   # an existing build directory keeps its generator
 cmake -S "$ROOT" -B "$CI_DIR" "${GEN[@]}" \
@@ -72,7 +72,7 @@ cmake -S "$ROOT" -B "$CI_DIR" "${GEN[@]}" \
 cmake --build "$CI_DIR" -j "$JOBS" || fail "building build-ci"
 
 # ---------------------------------------------------------------------------------------------
-header "3/5 tests (ctest in build-ci/)"
+header "3/6 tests (ctest in build-ci/)"
 # --no-tests=error: an empty test list is a failure, not a pass.
 (cd "$CI_DIR" && ctest --output-on-failure --no-tests=error -j "$JOBS") || fail "ctest"
 
