@@ -53,8 +53,9 @@ struct StoredRecord {
   std::string hash;            // raw 32 bytes
 };
 
-// Called once per append, on the writer thread (or at once on the caller's thread when refused
-// before queueing). durable = true only after the record's transaction committed.
+// Called once per append, on the log's completion thread (or at once on the caller's thread when
+// refused before queueing), in sequence order. durable = true only after the record's transaction
+// committed. Keep it short (hand the response to its connection): it delays later callbacks.
 using Done = std::function<void(bool durable, std::string error)>;
 
 struct Options {

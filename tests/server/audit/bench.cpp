@@ -1,7 +1,8 @@
 // Durable audit records per second with 1, 8 and 64 concurrent appenders (not a test).
 // Each appender waits for its record to be durable before appending the next, as a request
 // waits for its record before its response: group commit is what lets many share one fsync.
-// Usage: audit_bench [dir] [seconds per run]   (dir: where the databases go; default /tmp)
+// Usage: audit_bench [dir] [seconds per run] [appenders,...]
+//   dir: where the databases go (default /tmp); appenders default 1,8,64
 #include <unistd.h>
 
 #include <atomic>
@@ -43,7 +44,17 @@ int main(int argc, char** argv) {
     std::perror("mkdtemp");
     return 1;
   }
-  for (int appenders : {1, 8, 64}) {
+  std::vector<int> counts{1, 8, 64};
+  if (argc > 3) {
+    counts.clear();
+    for (const char* p = argv[3]; *p;) {
+      char* end = nullptr;
+      counts.push_back(static_cast<int>(std::strtol(p, &end, 10)));
+      p = *end == ',' ? end + 1 : end;
+      if (counts.back() <= 0) return 2;
+    }
+  }
+  for (int appenders : counts) {
     const std::string path = dir + "/audit-" + std::to_string(appenders) + ".db";
     auto log = AuditLog::open(path);
     std::atomic<bool> stop{false};
