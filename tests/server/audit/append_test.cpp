@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <mutex>
+#include <sstream>
 #include <set>
 #include <thread>
 #include <vector>
@@ -212,4 +213,26 @@ TEST_CASE("append: group commit under 8 threads: every acknowledged record is th
   auto rep = verify(path);
   CHECK(rep.ok());
   CHECK(rep.records == kThreads * kPerThread);
+}
+
+TEST_CASE("append: verify and export while the writer appends see a consistent snapshot") {
+  TempDir dir;
+  const auto path = dir.file("audit.db");
+  Options opt;
+  opt.checkpointEvery = 7;
+  auto log = AuditLog::open(path, opt);
+  appendN(*log, 10);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) appendN(*log, 5, 100 + i * 5);
+  });
+  for (int i = 0; i < 20; ++i) {
+    auto rep = verify(path);
+    REQUIRE_MESSAGE(rep.ok(), rep.detail);
+    CHECK(rep.records >= 10);
+    std::ostringstream out;
+    CHECK(exportRecords(path, {}, Format::Jsonl, out) >= rep.records);
+  }
+  stop = true;
+  writer.join();
 }
