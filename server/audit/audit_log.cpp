@@ -78,6 +78,11 @@ class RawStmt {
   sqlite3_stmt* s_;
 };
 
+std::size_t recordBytes(const StoredRecord& r) {
+  return r.type.size() + r.actorJson.size() + r.requestId.size() + r.sourceIp.size() + r.dataJson.size() +
+         r.policyHash.size() + r.jti.size() + 128;
+}
+
 struct Entry {
   StoredRecord rec;  // seq, prev_hash and hash are filled in by the writer
   Done done;
@@ -119,6 +124,7 @@ struct AuditLog::Impl {
   mutable std::mutex mu;
   std::condition_variable cv;
   std::deque<Entry> queue;
+  std::size_t queuedBytes = 0;
   bool stopping = false;
   std::int64_t lastTsUs = 0;  // timestamps never go backwards within this process
   Status st;
@@ -233,6 +239,7 @@ struct AuditLog::Impl {
           batch.push_back(std::move(queue.front()));
           queue.pop_front();
         }
+        queuedBytes = 0;
         stop = stopping;
       }
       const bool timerDue = pendingCheckpoint && std::chrono::steady_clock::now() >= pendingSince + interval;
@@ -320,8 +327,8 @@ std::unique_ptr<AuditLog> AuditLog::open(const std::string& dbPath, Options opti
   jose::Key key = loadOrCreateKey(dir);
   auto impl = std::make_unique<Impl>(abs.string(), std::move(options), std::move(key));
   impl->checkpointDir = impl->opt.checkpointDir.empty() ? dir : impl->opt.checkpointDir;
-  if (impl->opt.queueCapacity == 0 || impl->opt.checkpointEvery == 0 || impl->opt.checkpointInterval.count() <= 0)
-    throw AuditError("audit: queueCapacity, checkpointEvery and checkpointInterval must be positive");
+  if (impl->opt.queueCapacity == 0 || impl->opt.queueBytes < (1u << 21) || impl->opt.checkpointEvery == 0 || impl->opt.checkpointInterval.count() <= 0)
+    throw AuditError("audit: queueCapacity, checkpointEvery and checkpointInterval must be positive, queueBytes >= 2 MiB");
   try {
     impl->conn = std::make_unique<sql::Connection>(impl->dbPath);
     ensureSchema(*impl->conn);
@@ -394,11 +401,13 @@ void AuditLog::append(Record r, Done done) {
     std::lock_guard lk(impl_->mu);
     if (impl_->stopping)
       refused = "audit log closed";
-    else if (impl_->queue.size() >= impl_->opt.queueCapacity)
+    else if (impl_->queue.size() >= impl_->opt.queueCapacity ||
+             impl_->queuedBytes + recordBytes(e.rec) > impl_->opt.queueBytes)
       refused = "audit queue full";
     if (refused) {
       ++impl_->st.failed;
     } else {
+      impl_->queuedBytes += recordBytes(e.rec);
       impl_->lastTsUs = std::max(impl_->lastTsUs, nowUs());
       e.rec.tsUs = impl_->lastTsUs;
       impl_->queue.push_back(std::move(e));
@@ -432,6 +441,7 @@ std::uint64_t AuditLog::appendSync(Record r) {
     if (impl_->stopping) throw AuditError("audit log closed");
     impl_->lastTsUs = std::max(impl_->lastTsUs, nowUs());
     e.rec.tsUs = impl_->lastTsUs;
+    impl_->queuedBytes += recordBytes(e.rec);
     impl_->queue.push_back(std::move(e));
   }
   impl_->cv.notify_one();

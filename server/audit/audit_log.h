@@ -59,7 +59,8 @@ struct StoredRecord {
 using Done = std::function<void(bool durable, std::string error)>;
 
 struct Options {
-  std::size_t queueCapacity = 16384;                       // beyond it append refuses at once
+  std::size_t queueCapacity = 16384;                       // records; beyond it append refuses at once
+  std::size_t queueBytes = 64 << 20;                       // and the same for their bytes
   std::uint64_t checkpointEvery = 1000;                    // records between signed checkpoints
   std::chrono::milliseconds checkpointInterval{60'000};    // or this long, if anything was appended
   std::string checkpointDir;                               // audit-checkpoint.txt; default: the db's directory

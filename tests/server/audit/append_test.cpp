@@ -236,3 +236,31 @@ TEST_CASE("append: verify and export while the writer appends see a consistent s
   stop = true;
   writer.join();
 }
+
+TEST_CASE("append: the queue is bounded in bytes too") {
+  TempDir dir;
+  Options opt;
+  opt.queueBytes = 2 << 20;
+  std::promise<void> release, entered;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> first{true};
+  opt.beforeCommit = [&]() -> std::string {
+    if (first.exchange(false)) {
+      entered.set_value();
+      released.wait();
+    }
+    return {};
+  };
+  auto log = AuditLog::open(dir.file("audit.db"), opt);
+  std::atomic<int> durable{0}, full{0};
+  auto done = [&](bool ok, std::string e) { ok ? ++durable : (e == "audit queue full" ? ++full : 0); };
+  log->append(sampleRecord(1), done);
+  entered.get_future().wait();
+  auto big = sampleRecord(2);
+  big.dataJson = R"({"pad":")" + std::string(700 * 1024, 'x') + "\"}";
+  for (int i = 0; i < 3; ++i) log->append(big, done);
+  CHECK(full == 1);  // two of 700 KiB fit in 2 MiB, the third does not
+  release.set_value();
+  log.reset();
+  CHECK(durable == 3);
+}
