@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -116,6 +117,15 @@ VerifyReport verify(const std::string& dbPath, const VerifyOptions& options) {
   std::uint64_t lastMatched = 0;      // the largest checkpoint size whose head matched
   std::string prev = kZeroHash;       // stored hash of the last good record
   std::uint64_t prevSeq = 0;
+  // A record that differs from a signed head is reported once the walk shows nothing more
+  // specific right after it: an inserted or re-hashed record sitting exactly at a checkpoint's
+  // size breaks the link of the next record, which names the tampering better than "rewritten".
+  std::optional<VerifyReport> deferred;
+  std::uint64_t deferredAt = 0;
+  auto fault = [&](Tamper kind, std::uint64_t seq, std::string detail) {
+    if (deferred && seq > deferredAt + 1) return *deferred;
+    return bad(rep, kind, seq, std::move(detail));
+  };
   StoredRecord r;
   Query q(db, "SELECT seq, ts_us, type, actor, request_id, source_ip, data, policy_hash, jti, prev_hash, hash "
               "FROM records ORDER BY seq");
@@ -123,45 +133,50 @@ VerifyReport verify(const std::string& dbPath, const VerifyOptions& options) {
     readRecord(q, r);
     const std::uint64_t expected = prevSeq + 1;
     if (r.seq != expected) {
-      return bad(rep, Tamper::Deleted, expected,
-                 r.seq == expected + 1 ? "record " + std::to_string(expected) + " is missing"
-                                       : "records " + std::to_string(expected) + ".." + std::to_string(r.seq - 1) +
-                                             " are missing");
+      return fault(Tamper::Deleted, expected,
+                   r.seq == expected + 1 ? "record " + std::to_string(expected) + " is missing"
+                                         : "records " + std::to_string(expected) + ".." + std::to_string(r.seq - 1) +
+                                               " are missing");
     }
     const bool hashOk = recordHash(r) == r.hash;
     const bool linkOk = r.prevHash == prev;
     if (linkOk && !hashOk)
-      return bad(rep, Tamper::Modified, r.seq, "record " + std::to_string(r.seq) + " does not match its hash");
+      return fault(Tamper::Modified, r.seq, "record " + std::to_string(r.seq) + " does not match its hash");
     if (!linkOk) {
       const std::string s = std::to_string(r.seq);
       auto pred = findByHash(db, r.prevHash);
       if (pred && *pred > r.seq)
-        return bad(rep, Tamper::Reordered, r.seq,
-                   "record " + s + " links to record " + std::to_string(*pred) + ", which comes after it");
+        return fault(Tamper::Reordered, r.seq,
+                     "record " + s + " links to record " + std::to_string(*pred) + ", which comes after it");
       if (pred && *pred + 1 < r.seq)
-        return bad(rep, Tamper::Inserted, *pred + 1,
-                   "records " + std::to_string(*pred + 1) + ".." + std::to_string(r.seq - 1) +
-                       " are not in the chain: record " + s + " links to record " + std::to_string(*pred));
+        return fault(Tamper::Inserted, *pred + 1,
+                     "records " + std::to_string(*pred + 1) + ".." + std::to_string(r.seq - 1) +
+                         " are not in the chain: record " + s + " links to record " + std::to_string(*pred));
       if (!hashOk)
-        return bad(rep, Tamper::Deleted, r.seq,
-                   "the record before record " + s + " is gone (record " + s + " was renumbered and its predecessor is missing)");
-      return bad(rep, Tamper::Modified, r.seq - 1,
-                 "record " + std::to_string(r.seq - 1) + " was altered and re-hashed: record " + s + " does not link to it");
+        return fault(Tamper::Deleted, r.seq,
+                     "the record before record " + s + " is gone (record " + s +
+                         " was renumbered and its predecessor is missing)");
+      return fault(Tamper::Modified, r.seq - 1,
+                   "record " + std::to_string(r.seq - 1) + " was altered and re-hashed: record " + s +
+                       " does not link to it");
     }
     bool checked = false;
     for (; next < expect.size() && expect[next].size == r.seq; ++next) {
-      if (expect[next].head != r.hash)
-        return bad(rep, Tamper::Truncated, lastMatched + 1,
-                   "record " + std::to_string(r.seq) + " differs from the head signed in " + expect[next].source +
-                       ": the log after record " + std::to_string(lastMatched) + " was cut and rewritten");
+      if (expect[next].head != r.hash && !deferred) {
+        deferred = bad(rep, Tamper::Truncated, lastMatched + 1,
+                       "record " + std::to_string(r.seq) + " differs from the head signed in " + expect[next].source +
+                           ": the log after record " + std::to_string(lastMatched) + " was cut and rewritten");
+        deferredAt = r.seq;
+      }
       checked = true;
     }
-    if (checked) lastMatched = r.seq;
+    if (checked && !deferred) lastMatched = r.seq;
     prev = r.hash;
     prevSeq = r.seq;
     ++rep.records;
     rep.head = r.hash;
   }
+  if (deferred) return *deferred;
   if (next < expect.size())
     return bad(rep, Tamper::Truncated, prevSeq + 1,
                "the log ends at record " + std::to_string(prevSeq) + " but " + expect.back().source +

@@ -91,6 +91,19 @@ TEST_CASE("tamper: modification with the hash recomputed is caught by the next r
   CHECK(rep.firstBadSeq == 12);
 }
 
+TEST_CASE("tamper: modification with the hash recomputed, of the record a checkpoint signed") {
+  Fixture f;
+  {
+    RawDb raw(f.copy);
+    raw.dropTriggers();
+    raw.exec("UPDATE records SET jti = 'other' WHERE seq = 20");
+    rehash(raw, f.copy, 20);
+  }
+  auto rep = f.check();
+  CHECK(rep.kind == Tamper::Modified);
+  CHECK(rep.firstBadSeq == 20);
+}
+
 TEST_CASE("tamper: deletion leaves a gap in the sequence") {
   Fixture f;
   {
@@ -130,36 +143,52 @@ TEST_CASE("tamper: deletion of the first record, and deletion with the rest renu
   }
 }
 
+namespace {
+// Shifts records at..30 up by one and inserts a forged record at `at`, linked to its predecessor
+// with a valid hash: what an attacker who read docs/audit.md would do.
+void insertForged(const std::string& path, int at) {
+  RawDb raw(path);
+  raw.dropTriggers();
+  for (int s = 30; s >= at; --s)
+    raw.exec("UPDATE records SET seq = " + std::to_string(s + 1) + " WHERE seq = " + std::to_string(s));
+  auto before = show(path, static_cast<std::uint64_t>(at - 1));
+  StoredRecord fake = *before;
+  fake.seq = static_cast<std::uint64_t>(at);
+  fake.jti = "forged";
+  fake.prevHash = before->hash;
+  fake.hash = recordHash(fake);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(raw.handle(),
+                     "INSERT INTO records (seq, ts_us, type, actor, request_id, source_ip, data, policy_hash, jti, "
+                     "prev_hash, hash) SELECT ?4, ts_us, type, actor, request_id, source_ip, data, policy_hash, ?1, ?2, ?3 "
+                     "FROM records WHERE seq = ?4 - 1",
+                     -1, &s, nullptr);
+  sqlite3_bind_text(s, 1, "forged", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob(s, 2, fake.prevHash.data(), 32, SQLITE_TRANSIENT);
+  sqlite3_bind_blob(s, 3, fake.hash.data(), 32, SQLITE_TRANSIENT);
+  sqlite3_bind_int(s, 4, at);
+  REQUIRE(sqlite3_step(s) == SQLITE_DONE);
+  sqlite3_finalize(s);
+}
+}  // namespace
+
 TEST_CASE("tamper: insertion of a well-formed record in the middle") {
-  Fixture f;
-  {
-    RawDb raw(f.copy);
-    raw.dropTriggers();
-    // Make room at 21 (shift 21..30 up by one), then insert a record linked to 20 with a valid hash.
-    for (int s = 30; s >= 21; --s) raw.exec("UPDATE records SET seq = " + std::to_string(s + 1) + " WHERE seq = " + std::to_string(s));
-    auto r20 = show(f.copy, 20);
-    StoredRecord fake = *r20;
-    fake.seq = 21;
-    fake.jti = "forged";
-    fake.prevHash = r20->hash;
-    fake.hash = recordHash(fake);
-    sqlite3_stmt* s = nullptr;
-    sqlite3_prepare_v2(raw.handle(),
-                       "INSERT INTO records (seq, ts_us, type, actor, request_id, source_ip, data, policy_hash, jti, "
-                       "prev_hash, hash) SELECT 21, ts_us, type, actor, request_id, source_ip, data, policy_hash, ?1, ?2, ?3 "
-                       "FROM records WHERE seq = 20",
-                       -1, &s, nullptr);
-    sqlite3_bind_text(s, 1, "forged", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(s, 2, fake.prevHash.data(), 32, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(s, 3, fake.hash.data(), 32, SQLITE_TRANSIENT);
-    REQUIRE(sqlite3_step(s) == SQLITE_DONE);
-    sqlite3_finalize(s);
+  SUBCASE("between checkpoints") {
+    Fixture f;
+    insertForged(f.copy, 15);
+    REQUIRE(show(f.copy, 15)->jti == "forged");
+    auto rep = f.check();
+    CHECK(rep.kind == Tamper::Inserted);
+    CHECK(rep.firstBadSeq == 15);
+    CHECK(rep.records == 15);  // the forged record itself is well-formed; the one after it exposes it
   }
-  REQUIRE(show(f.copy, 21)->jti == "forged");
-  auto rep = f.check();
-  CHECK(rep.kind == Tamper::Inserted);
-  CHECK(rep.firstBadSeq == 21);
-  CHECK(rep.records == 21);  // the forged record itself is well-formed; the one after it exposes it
+  SUBCASE("exactly at a checkpoint's size") {
+    Fixture f;
+    insertForged(f.copy, 20);
+    auto rep = f.check();
+    CHECK(rep.kind == Tamper::Inserted);
+    CHECK(rep.firstBadSeq == 20);
+  }
 }
 
 TEST_CASE("tamper: reordering two records") {
