@@ -20,5 +20,6 @@ void addSubjectCommand(CLI::App& app, int& result);
 void addClientCommand(CLI::App& app, int& result);
 void addKeysCommand(CLI::App& app, int& result);
 void addPolicyCommand(CLI::App& app, int& result);
+void addAuditCommand(CLI::App& app, int& result);
 
 }  // namespace mandate::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   mandate::cli::addClientCommand(app, result);
   mandate::cli::addKeysCommand(app, result);
   mandate::cli::addPolicyCommand(app, result);
+  mandate::cli::addAuditCommand(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
