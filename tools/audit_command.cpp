@@ -7,6 +7,7 @@
 
 #include "audit/export.h"
 #include "audit/verify.h"
+#include "bundle/codec.h"
 #include "commands.h"
 #include "server_setup.h"
 #include "value/literals.h"
@@ -35,14 +36,8 @@ bool parseUs(const std::string& text, std::int64_t& out, std::string& why) {
   return true;
 }
 
-std::string hexOf(const std::string& raw) {
-  static const char* d = "0123456789abcdef";
-  std::string h;
-  for (unsigned char c : raw) {
-    h.push_back(d[c >> 4]);
-    h.push_back(d[c & 15]);
-  }
-  return h;
+std::string headHex(const std::string& raw) {
+  return bundle::hex(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size());
 }
 
 int runVerify(const AuditArgs& a) {
@@ -57,9 +52,9 @@ int runVerify(const AuditArgs& a) {
   auto r = audit::verify(path, o);
   nlohmann::json j{{"ok", r.ok()},           {"kind", audit::tamperName(r.kind)}, {"first_bad_seq", r.firstBadSeq},
                    {"detail", r.detail},     {"records", r.records},              {"checkpoints", r.checkpoints},
-                   {"head", hexOf(r.head)}};
+                   {"head", headHex(r.head)}};
   std::string text = r.ok() ? "ok: " + std::to_string(r.records) + " records, " + std::to_string(r.checkpoints) +
-                                  " signed checkpoints, head " + hexOf(r.head)
+                                  " signed checkpoints, head " + headHex(r.head)
                             : std::string("TAMPERED (") + audit::tamperName(r.kind) + ") at sequence " +
                                   std::to_string(r.firstBadSeq) + ": " + r.detail;
   printJsonOrText(a.json, j.dump(), text);

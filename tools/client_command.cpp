@@ -6,6 +6,8 @@
 #include "commands.h"
 #include "compile_sources.h"
 #include "jose/jose.h"
+#include "oauth/directory.h"
+#include "oauth/tokens.h"
 #include "server_setup.h"
 #include "vm/frame.h"
 
@@ -21,16 +23,6 @@ struct ClientArgs {
 
 const std::vector<std::string> kGrants{"client_credentials", "refresh_token"};
 const std::vector<std::string> kAuthMethods{"client_secret_basic", "client_secret_post", "private_key_jwt"};
-
-std::string hexSha256(const std::string& s) {
-  static const char* d = "0123456789abcdef";
-  std::string h;
-  for (unsigned char c : jose::sha256(s)) {
-    h.push_back(d[c >> 4]);
-    h.push_back(d[c & 15]);
-  }
-  return h;
-}
 
 // 256 bits from the CSPRNG, base64url: the secret is shown once and only its SHA-256 is kept.
 std::string newSecret() {
@@ -75,7 +67,7 @@ bool validateAgainstSchema(const ClientArgs& a, const store::Client& c, std::str
       error = e;
       return false;
     }
-  for (const auto& s : splitScope(c.scope))
+  for (const auto& s : oauth::splitSpaces(c.scope))
     if (b->schema.findAction(s) < 0) {
       error = "scope `" + s + "` is not an action of the policy schema";
       return false;
@@ -132,7 +124,7 @@ int runCreate(const ClientArgs& a) {
     std::cerr << "mandate client create: --id must be 1..256 printable ASCII characters\n";
     return kExitUsage;
   }
-  if (splitScope(a.scope).empty()) {
+  if (oauth::splitSpaces(a.scope).empty()) {
     std::cerr << "mandate client create: --scope must name at least one action (e.g. --scope \"read trade\")\n";
     return kExitUsage;
   }
@@ -162,7 +154,7 @@ int runCreate(const ClientArgs& a) {
       return kExitUsage;
     }
     secret = newSecret();
-    c.secretHash = hexSha256(secret);
+    c.secretHash = oauth::hexSha256(secret);
   }
   if (!validateAgainstSchema(a, c, error)) {
     std::cerr << "mandate client create: " << error << "\n";
@@ -274,7 +266,7 @@ int runRotate(const ClientArgs& a) {
     return kExitUsage;
   }
   std::string secret = newSecret();
-  c->secretHash = hexSha256(secret);
+  c->secretHash = oauth::hexSha256(secret);
   c->updatedMs = wallClockMs();
   store->updateClient(*c);
   auto j = clientJson(*c);
@@ -284,20 +276,6 @@ int runRotate(const ClientArgs& a) {
 }
 
 }  // namespace
-
-std::vector<std::string> splitScope(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s + " ") {
-    if (c == ' ') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  return out;
-}
 
 void addClientCommand(CLI::App& app, int& result) {
   auto args = std::make_shared<ClientArgs>();

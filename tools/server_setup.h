@@ -39,6 +39,5 @@ std::int64_t wallClockMs();
 // Client and subject ids: 1..256 printable ASCII characters (RFC 6749 Appendix A.1: client_id is
 // VSCHAR, %x20-7E).
 bool validId(const std::string& id);
-std::vector<std::string> splitScope(const std::string& s);  // space-separated
 
 }  // namespace mandate::cli

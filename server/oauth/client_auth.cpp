@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "oauth/log.h"
+#include "oauth/tokens.h"
 
 namespace mandate::oauth {
 
@@ -45,17 +46,6 @@ bool base64Decode(std::string_view in, std::string& out) {
   return true;
 }
 
-std::string hexOf(std::string_view bytes) {
-  static const char* d = "0123456789abcdef";
-  std::string h;
-  h.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    h.push_back(d[c >> 4]);
-    h.push_back(d[c & 15]);
-  }
-  return h;
-}
-
 bool isCaseInsensitivePrefix(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i)
@@ -74,7 +64,7 @@ std::optional<AuthenticatedClient> checkSecret(Context& ctx, const std::string& 
     return std::nullopt;
   }
   // Hash before looking the client up, so unknown ids cost the same as wrong secrets.
-  std::string presented = hexOf(jose::sha256(secret));
+  std::string presented = hexSha256(secret);
   auto entry = ctx.directory.client(id);
   bool ok = entry && !entry->client.disabled && entry->client.authMethod == method &&
             !entry->client.secretHash.empty() && jose::constantTimeEqual(presented, entry->client.secretHash);
