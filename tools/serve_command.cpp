@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "compile_sources.h"
 #include "files.h"
+#include "audit/audit_log.h"
 #include "http/server.h"
 #include "oauth/auth_server.h"
 #include "oauth/log.h"
@@ -20,7 +21,7 @@ namespace mandate::cli {
 namespace {
 
 struct ServeArgs {
-  std::string config, dataDir, listen, issuer, policies, bundle, portFile;
+  std::string config, dataDir, listen, issuer, policies, bundle, portFile, audit;
   unsigned threads = 0;
   bool threadsGiven = false;
 };
@@ -59,6 +60,10 @@ int runServe(const ServeArgs& a, CLI::App* cmd) {
   if (cmd->count("--policies") && !cmd->count("--bundle")) config.bundle.clear();
   if (cmd->count("--port-file")) config.portFile = a.portFile;
   if (a.threadsGiven) config.http.threads = a.threads;
+  if (cmd->count("--audit") && !oauth::parseOnOff(a.audit, config.audit.enabled)) {
+    std::cerr << "mandate serve: --audit: expected on or off\n";
+    return kExitUsage;
+  }
   bool issuerGiven = !config.issuer.empty();
   if (!oauth::finishConfig(config, error)) {
     std::cerr << "mandate serve: " << error << "\n";
@@ -90,8 +95,24 @@ int runServe(const ServeArgs& a, CLI::App* cmd) {
   oauth::PolicyHolder policy([&config, trustedKey](std::string& err) {
     return loadPolicy(config.policies, config.bundle, trustedKey, err);
   });
+  // The audit trail opens before anything can be decided, so the first policy load is recorded.
+  std::unique_ptr<audit::AuditLog> auditLog;
+  if (config.audit.enabled) {
+    audit::Options options;
+    options.checkpointEvery = static_cast<std::uint64_t>(config.audit.checkpointEvery);
+    options.checkpointInterval = std::chrono::seconds(config.audit.checkpointIntervalS);
+    try {
+      auditLog = audit::AuditLog::open(auditDbPath(config.dataDir), options);
+    } catch (const std::exception& e) {
+      std::cerr << "mandate serve: cannot open the audit trail: " << e.what() << "\n";
+      return kExitProblems;
+    }
+  } else {
+    logEvent(Level::Warn, "audit trail is OFF: tokens are issued without records (use only for benchmarks)");
+  }
   oauth::SystemClock clock;
   oauth::AuthServer auth(config, *store, policy, clock, randomBytes);
+  auth.setAudit(auditLog.get(), config.bundle.empty() ? config.policies : config.bundle);
   if (!auth.reloadPolicy(error)) {
     std::cerr << "mandate serve: no policy to serve with:\n" << error << "\n";
     return kExitProblems;
@@ -142,6 +163,7 @@ int runServe(const ServeArgs& a, CLI::App* cmd) {
     break;
   }
   server.stop();  // stop accepting, let in-flight requests finish
+  auditLog.reset();  // commits what is queued; its completions call into `auth`
   auth.stop();
   ::unlink(pidFile.c_str());
   logEvent(Level::Info, "stopped");
@@ -166,6 +188,9 @@ void addServeCommand(CLI::App& app, int& result) {
   cmd->add_option("--policies", args->policies, "Directory of .policy files, compiled at start and on reload");
   cmd->add_option("--bundle", args->bundle, "A built policy bundle (mandate build) instead of --policies");
   cmd->add_option("--port-file", args->portFile, "Write the bound port to this file once listening");
+  cmd->add_option("--audit", args->audit,
+                  "on (default): every token decision recorded durably in DATA/audit.db before the response; "
+                  "off: no audit trail (benchmarks only)");
   cmd->add_option("--threads", args->threads, "Worker threads (0: one per core)")
       ->check(CLI::Range(0, 256))
       ->each([args](const std::string&) { args->threadsGiven = true; });

@@ -21,6 +21,7 @@ std::unique_ptr<store::Store> openDataDir(const std::string& dir) {
 }
 
 std::string pidFilePath(const std::string& dataDir) { return dataDir + "/mandate.pid"; }
+std::string auditDbPath(const std::string& dataDir) { return dataDir + "/audit.db"; }
 
 std::unique_ptr<bundle::Bundle> loadPolicy(const std::string& policiesDir, const std::string& bundleFile,
                                            const std::string& trustedKeyPem, std::string& error) {

@@ -15,6 +15,8 @@ namespace mandate::cli {
 // Creates DIR (mode 0700) if needed and opens DIR/mandate.db. Throws store::StoreError.
 std::unique_ptr<store::Store> openDataDir(const std::string& dir);
 std::string pidFilePath(const std::string& dataDir);
+// DIR/audit.db: the audit trail (its checkpoint key and file sit next to it).
+std::string auditDbPath(const std::string& dataDir);
 
 // Compiles the policies under `policiesDir`, or loads `bundleFile` when it is not empty
 // (requiring a signature by `trustedKeyPem` when that is given). nullptr + error on failure.

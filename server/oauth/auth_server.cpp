@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "jose/jose.h"
 #include "oauth/endpoints.h"
+#include "oauth/json_text.h"
 #include "oauth/log.h"
 #include "oauth/oauth_error.h"
 
@@ -14,6 +16,21 @@ AuthServer::AuthServer(Config config, store::Store& store, PolicyHolder& policy,
       keys_(store, clock),
       ctx_{std::move(config), {}, {}, {}, {}, {}, store, directory_, keys_, policy, metrics_, clock, std::move(random)} {
   ctx_.setIssuer(ctx_.config.issuer);
+  // Request ids: unique across restarts without coordination (random per process, then a count).
+  requestIdPrefix_ = jose::b64urlEncode(ctx_.random(6)) + "-";
+}
+
+void AuthServer::setAudit(audit::AuditLog* log, std::string policySource) {
+  audit_ = log;
+  policySource_ = std::move(policySource);
+}
+
+void AuthServer::auditOutcome(bool durable, const std::string& error) {
+  if (durable) {
+    if (!auditOk_.exchange(true)) logEvent(Level::Info, "audit trail writable again; issuing tokens");
+  } else if (auditOk_.exchange(false)) {
+    logEvent(Level::Error, "audit trail failing: audited requests are refused until it recovers", {{"error", error}});
+  }
 }
 
 AuthServer::~AuthServer() { stop(); }
@@ -61,6 +78,26 @@ void AuthServer::pollStore() {
 bool AuthServer::reloadPolicy(std::string& error) {
   bool ok = ctx_.policy.reload(ctx_.clock.nowMs(), error);
   metrics_.policyReload(ok);
+  if (audit_ != nullptr) {
+    auto live = ctx_.policy.current();
+    audit::Record r;
+    r.type = ok ? "policy.loaded" : "policy.refused";
+    r.actor.admin = "server";
+    r.policyHash = live ? live->hash : "";
+    r.dataJson = R"({"source":)";
+    appendJsonString(r.dataJson, policySource_);
+    if (!ok) {
+      r.dataJson += R"(,"error":)";
+      // Diagnostics can be long; the record keeps their start.
+      appendJsonString(r.dataJson, error.substr(0, 16384));
+    }
+    r.dataJson.push_back('}');
+    try {
+      audit_->appendSync(std::move(r));
+    } catch (const std::exception& e) {
+      logEvent(Level::Error, "policy change not audited", {{"error", e.what()}});
+    }
+  }
   if (ok) {
     logEvent(Level::Info, "policy loaded", {{"policy", ctx_.policy.current()->hash}});
   } else {
@@ -94,11 +131,11 @@ http::Response methodNotAllowed(const char* allow) {
 }
 }  // namespace
 
-http::Response AuthServer::route(const http::Request& req) {
+http::Response AuthServer::route(const http::Request& req, AuditSlot& audit) {
   switch (endpointOf(req.path)) {
-    case Endpoint::Token: return tokenEndpoint(ctx_, req);
-    case Endpoint::Introspect: return introspectionEndpoint(ctx_, req);
-    case Endpoint::Revoke: return revocationEndpoint(ctx_, req);
+    case Endpoint::Token: return tokenEndpoint(ctx_, req, audit);
+    case Endpoint::Introspect: return introspectionEndpoint(ctx_, req, audit);
+    case Endpoint::Revoke: return revocationEndpoint(ctx_, req, audit);
     case Endpoint::Jwks: return isGetOrHead(req) ? jwksEndpoint(ctx_) : methodNotAllowed("GET");
     case Endpoint::Discovery: return isGetOrHead(req) ? metadataEndpoint(ctx_) : methodNotAllowed("GET");
     case Endpoint::Health: {
@@ -111,11 +148,13 @@ http::Response AuthServer::route(const http::Request& req) {
       }
       auto policy = ctx_.policy.current();
       auto keys = ctx_.keys.current();
-      bool ready = policy && keys && keys->signing && storeOk_.load();
+      bool auditOk = audit_ == nullptr || audit_->healthy();
+      bool ready = policy && keys && keys->signing && storeOk_.load() && auditOk;
       nlohmann::json j{{"status", ready ? "ready" : "not ready"},
                        {"policy", policy ? policy->hash : ""},
                        {"signing_key", keys && keys->signing ? keys->signingKid : ""},
-                       {"store", storeOk_.load() ? "ok" : "unreachable"}};
+                       {"store", storeOk_.load() ? "ok" : "unreachable"},
+                       {"audit", audit_ == nullptr ? "off" : auditOk ? "ok" : "failing"}};
       r.status = ready ? 200 : 503;
       r.body = j.dump();
       return r;
@@ -126,6 +165,22 @@ http::Response AuthServer::route(const http::Request& req) {
       r.contentType = "text/plain; version=0.0.4";
       auto policy = ctx_.policy.current();
       r.body = metrics_.render(policy ? policy->hash : "", connections_ ? connections_() : 0);
+      if (audit_ != nullptr) {
+        auto st = audit_->status();
+        r.body += "# HELP mandate_audit_records_total Audit records made durable by this process.\n"
+                  "# TYPE mandate_audit_records_total counter\nmandate_audit_records_total " +
+                  std::to_string(st.appended) +
+                  "\n# HELP mandate_audit_failed_total Audit records refused or lost to a failed batch.\n"
+                  "# TYPE mandate_audit_failed_total counter\nmandate_audit_failed_total " +
+                  std::to_string(st.failed) +
+                  "\n# HELP mandate_audit_batches_total Audit transactions committed.\n"
+                  "# TYPE mandate_audit_batches_total counter\nmandate_audit_batches_total " +
+                  std::to_string(st.batches) +
+                  "\n# HELP mandate_audit_healthy 1 while the audit trail accepts records.\n"
+                  "# TYPE mandate_audit_healthy gauge\nmandate_audit_healthy " + (st.healthy ? "1" : "0") +
+                  "\n# HELP mandate_audit_queue Audit records waiting for their transaction.\n"
+                  "# TYPE mandate_audit_queue gauge\nmandate_audit_queue " + std::to_string(st.queued) + "\n";
+      }
       return r;
     }
     case Endpoint::Other:
@@ -138,16 +193,42 @@ http::Response AuthServer::route(const http::Request& req) {
 
 void AuthServer::handle(http::Request&& req, http::Respond respond) {
   auto start = std::chrono::steady_clock::now();
+  Endpoint endpoint = endpointOf(req.path);
+  AuditSlot slot;
+  slot.enabled = audit_ != nullptr;
   http::Response r;
   try {
-    r = route(req);
+    r = route(req, slot);
   } catch (const std::exception& e) {
     logEvent(Level::Error, "request failed", {{"path", req.path}, {"error", e.what()}});
     r = errorResponse({500, "server_error", "internal error", {}});
+    slot.record.reset();
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics_.request(endpointOf(req.path), r.status, secs);
-  respond(std::move(r));
+  if (!slot.record) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics_.request(endpoint, r.status, secs);
+    respond(std::move(r));
+    return;
+  }
+  std::string requestId = requestIdPrefix_;
+  appendJsonInt(requestId, static_cast<std::int64_t>(requestCounter_.fetch_add(1, std::memory_order_relaxed)));
+  r.headers.emplace_back("X-Request-Id", requestId);
+  slot.record->requestId = std::move(requestId);
+  // No response leaves before its record is durable: a token the trail cannot account for is
+  // never handed out.
+  audit_->append(std::move(*slot.record), [this, r = std::move(r), respond = std::move(respond), start, endpoint](
+                                              bool durable, std::string error) mutable {
+    auditOutcome(durable, error);
+    if (!durable) {
+      auto id = std::move(r.headers.back());
+      r = errorResponse({503, "temporarily_unavailable",
+                         "the audit trail is unavailable: the request cannot be recorded, so nothing is issued", {}});
+      r.headers.push_back(std::move(id));
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics_.request(endpoint, r.status, secs);
+    respond(std::move(r));
+  });
 }
 
 }  // namespace mandate::oauth

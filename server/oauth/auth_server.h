@@ -7,7 +7,9 @@
 #include <mutex>
 #include <thread>
 
+#include "audit/audit_log.h"
 #include "http/server.h"
+#include "oauth/audit_events.h"
 #include "oauth/context.h"
 
 namespace mandate::oauth {
@@ -23,11 +25,17 @@ class AuthServer {
   void setIssuer(const std::string& issuer) { ctx_.setIssuer(issuer); }
   const std::string& issuer() const { return ctx_.issuer; }
   void setConnectionCounter(std::function<std::size_t()> f) { connections_ = std::move(f); }
+  // The audit trail (null: audit off). Set before start(); it must outlive every request, and
+  // be closed before this server is destroyed (its completions call back into it).
+  void setAudit(audit::AuditLog* log, std::string policySource);
 
+  // Answers a request; an audited one only once its record is durable (from the audit log's
+  // completion thread), or 503 when the record could not be made durable.
   void handle(http::Request&& req, http::Respond respond);
-  http::Response route(const http::Request& req);  // synchronous core of handle()
+  http::Response route(const http::Request& req, AuditSlot& audit);  // synchronous core of handle()
 
-  // Policy reload (SIGHUP, `mandate policy reload`): logged, counted, old bundle kept on failure.
+  // Policy reload (SIGHUP, `mandate policy reload`): logged, counted, audited, old bundle kept on
+  // failure.
   bool reloadPolicy(std::string& error);
   // Checks the store for changes now (the poller does this every 250 ms).
   void pollStore();
@@ -41,6 +49,12 @@ class AuthServer {
   std::function<std::size_t()> connections_;
   std::atomic<std::int64_t> lastVersion_{-1};
   std::atomic<bool> storeOk_{true};
+  audit::AuditLog* audit_ = nullptr;
+  std::string policySource_;
+  std::atomic<bool> auditOk_{true};
+  std::string requestIdPrefix_;
+  std::atomic<std::uint64_t> requestCounter_{0};
+  void auditOutcome(bool durable, const std::string& error);
   std::thread poller_;
   std::mutex pollMutex_;
   std::condition_variable pollCv_;

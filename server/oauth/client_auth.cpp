@@ -211,10 +211,12 @@ std::string claimedClient(Context& ctx, const http::Request& req, const Form& fo
 std::optional<AuthenticatedClient> authenticateClient(Context& ctx, const http::Request& req, const Form& form,
                                                       const std::string& endpointUrl, OAuthError& error) {
   auto result = authenticate(ctx, req, form, endpointUrl, error);
-  if (!result && error.status == 401)
+  if (!result && error.status == 401) {
+    std::string claimed = claimedClient(ctx, req, form);
     logEvent(Level::Warn, "client authentication failed",
-             {{"client_id", claimedClient(ctx, req, form)}, {"ip", req.remoteIp}, {"endpoint", req.path},
-              {"reason", error.description}});
+             {{"client_id", claimed}, {"ip", req.remoteIp}, {"endpoint", req.path}, {"reason", error.description}});
+    if (claimed != "(unregistered)") error.claimedClient = std::move(claimed);
+  }
   return result;
 }
 

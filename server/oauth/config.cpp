@@ -97,6 +97,13 @@ bool applySetting(const std::string& key, const nlohmann::json& v, Config& c, st
   if (key == "tokens.refresh_absolute_s") return num(60, 365LL * 86'400, c.tokens.refreshAbsoluteS);
   if (key == "tokens.assertion_max_lifetime_s") return num(1, 3600, c.tokens.assertionMaxLifetimeS);
   if (key == "tokens.clock_skew_s") return num(0, 300, c.tokens.clockSkewS);
+  if (key == "audit.enabled") {
+    if (!v.is_boolean()) return why = "expected true or false", false;
+    c.audit.enabled = v.get<bool>();
+    return true;
+  }
+  if (key == "audit.checkpoint_every") return num(1, 100'000'000, c.audit.checkpointEvery);
+  if (key == "audit.checkpoint_interval_s") return num(1, 86'400, c.audit.checkpointIntervalS);
   why = "unknown setting";
   return false;
 }
@@ -165,7 +172,19 @@ bool applyEnvironment(Config& config, std::string& error) {
     }
     config.http.threads = static_cast<unsigned>(n);
   }
+  if (const char* a = std::getenv("MANDATE_AUDIT")) {
+    if (!parseOnOff(a, config.audit.enabled)) {
+      error = "MANDATE_AUDIT: expected on or off";
+      return false;
+    }
+  }
   return true;
+}
+
+bool parseOnOff(const std::string& text, bool& out) {
+  if (text == "on" || text == "true" || text == "1") return out = true, true;
+  if (text == "off" || text == "false" || text == "0") return out = false, true;
+  return false;
 }
 
 bool finishConfig(Config& config, std::string& error) {

@@ -16,6 +16,12 @@ struct TokenSettings {
   std::int64_t clockSkewS = 60;                 // tolerated skew on exp / nbf / iat
 };
 
+struct AuditSettings {
+  bool enabled = true;                      // off only for benchmarks: tokens are then unaudited
+  std::int64_t checkpointEvery = 1000;      // records between signed checkpoints
+  std::int64_t checkpointIntervalS = 60;    // or this long, if anything was appended
+};
+
 struct Config {
   std::string dataDir = "./mandate-data";
   std::string listen = "127.0.0.1:8080";
@@ -27,6 +33,7 @@ struct Config {
   std::string signingAlg = "ES256";   // of the key generated on first start
   http::Options http;
   TokenSettings tokens;
+  AuditSettings audit;
 };
 
 // Applies a TOML (or JSON, by extension .json) file on top of `config`. False with a reason
@@ -34,9 +41,11 @@ struct Config {
 // silently ignored in a security product).
 bool applyConfigFile(const std::string& path, Config& config, std::string& error);
 // MANDATE_DATA_DIR, MANDATE_LISTEN, MANDATE_ISSUER, MANDATE_POLICIES, MANDATE_BUNDLE,
-// MANDATE_THREADS.
+// MANDATE_THREADS, MANDATE_AUDIT (on|off).
 bool applyEnvironment(Config& config, std::string& error);
 // Splits "host:port" / "[v6]:port" into config.http; fills the default issuer.
 bool finishConfig(Config& config, std::string& error);
+// "on" / "off" (also true/false, 1/0) for --audit and MANDATE_AUDIT.
+bool parseOnOff(const std::string& text, bool& out);
 
 }  // namespace mandate::oauth

@@ -1,5 +1,6 @@
 #include "oauth/client_auth.h"
 #include "oauth/endpoints.h"
+#include "oauth/json_text.h"
 #include "oauth/log.h"
 #include "oauth/tokens.h"
 
@@ -11,19 +12,34 @@ constexpr std::size_t kMaxTokenBytes = 16384;
 
 // RFC 7662. Any authenticated client may introspect (resource servers are registered as
 // clients); an inactive, unknown, malformed, expired or revoked token is just {"active":false}.
-http::Response introspectionEndpoint(Context& ctx, const http::Request& req) {
+http::Response introspectionEndpoint(Context& ctx, const http::Request& req, AuditSlot& audit) {
   Form form;
   http::Response out;
   if (!readFormRequest(req, form, out)) return out;
   OAuthError error;
   auto client = authenticateClient(ctx, req, form, ctx.introspectionEndpoint, error);
-  if (!client) return errorResponse(error);
+  if (!client) {
+    auditAuthFailure(audit, req, error);
+    return errorResponse(error);
+  }
   const std::string* token = form.get("token");
   if (token == nullptr) return errorResponse(invalidRequest("token is required"));
+  // Every answer below is audited: who asked about which token, and what they were told.
+  auto record = [&](bool active, const char* type, const std::string& jti) {
+    if (audit::Record* r = audit.begin("token.introspected", req)) {
+      r->actor.client = client->entry->client.id;
+      r->jti = jti;
+      r->dataJson = active ? R"({"active":true,"token_type":")" + std::string(type) + "\"}" : R"({"active":false})";
+    }
+  };
   const nlohmann::json inactive{{"active", false}};
-  if (token->empty() || token->size() > kMaxTokenBytes) return noStoreJson(inactive.dump());
+  if (token->empty() || token->size() > kMaxTokenBytes) {
+    record(false, "", "");
+    return noStoreJson(inactive.dump());
+  }
   try {
     if (auto claims = activeAccessToken(ctx, *token)) {
+      record(true, "access_token", (*claims)["jti"].get<std::string>());
       nlohmann::json j{{"active", true}, {"token_type", "Bearer"}};
       for (const char* k : {"iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "authorization_details",
                             "policy"})
@@ -39,6 +55,7 @@ http::Response introspectionEndpoint(Context& ctx, const http::Request& req) {
                            {"sub", rt->subject},      {"iss", ctx.issuer},             {"exp", rt->expiresMs / 1000},
                            {"iat", rt->issuedMs / 1000}};
           if (!rt->scope.empty()) j["scope"] = rt->scope;
+          record(true, "refresh_token", "");
           return noStoreJson(j.dump());
         }
       }
@@ -47,27 +64,41 @@ http::Response introspectionEndpoint(Context& ctx, const http::Request& req) {
     logEvent(Level::Error, "store failure", {{"error", e.what()}});
     return errorResponse({503, "temporarily_unavailable", "storage is unavailable", {}});
   }
+  record(false, "", "");
   return noStoreJson(inactive.dump());
 }
 
 // RFC 7009: 200 for every well-formed request of an authenticated client, whether or not the
 // token existed; a client can only revoke its own tokens (others' are left alone, silently).
-http::Response revocationEndpoint(Context& ctx, const http::Request& req) {
+http::Response revocationEndpoint(Context& ctx, const http::Request& req, AuditSlot& audit) {
   Form form;
   http::Response out;
   if (!readFormRequest(req, form, out)) return out;
   OAuthError error;
   auto client = authenticateClient(ctx, req, form, ctx.revocationEndpoint, error);
-  if (!client) return errorResponse(error);
+  if (!client) {
+    auditAuthFailure(audit, req, error);
+    return errorResponse(error);
+  }
   const std::string* token = form.get("token");
   if (token == nullptr) return errorResponse(invalidRequest("token is required"));
   const std::string& me = client->entry->client.id;
+  audit::Record* rec = audit.begin("token.revoked", req);
+  if (rec != nullptr) {
+    rec->actor.client = me;
+    rec->dataJson = R"({"revoked":false})";
+  }
   try {
     if (!token->empty() && token->size() <= kMaxTokenBytes) {
       if (auto claims = signedAccessToken(ctx, *token)) {
         if (claims->value("client_id", "") == me) {
           ctx.store.revokeAccessToken((*claims)["jti"].get<std::string>(), (*claims)["exp"].get<std::int64_t>() * 1000);
           logEvent(Level::Info, "access token revoked", {{"client_id", me}, {"jti", (*claims)["jti"]}});
+          if (rec != nullptr) {
+            rec->actor.subject = claims->value("sub", "");
+            rec->jti = (*claims)["jti"].get<std::string>();
+            rec->dataJson = R"({"revoked":true,"token_type":"access_token"})";
+          }
         }
       } else if (token->find('.') == std::string::npos) {
         std::string hash = hexSha256(*token);
@@ -75,6 +106,12 @@ http::Response revocationEndpoint(Context& ctx, const http::Request& req) {
         if (rt && rt->clientId == me) {
           ctx.store.revokeRefresh(hash);
           logEvent(Level::Info, "refresh token family revoked", {{"client_id", me}, {"family", rt->familyId}});
+          if (rec != nullptr) {
+            rec->actor.subject = rt->subject;
+            rec->dataJson = R"({"revoked":true,"token_type":"refresh_token","family":)";
+            appendJsonString(rec->dataJson, rt->familyId);
+            rec->dataJson.push_back('}');
+          }
         }
       }
     }

@@ -17,6 +17,7 @@ struct OAuthError {
   std::string description;  // for people; never contains a secret
   std::string challenge;    // WWW-Authenticate value on 401 (e.g. `Basic realm="mandate"`)
   std::vector<std::string> denyingRules;  // a policy refusal: the rules that denied (metrics, audit)
+  std::string claimedClient;  // a failed client authentication: the id claimed, if a registered client
 };
 
 inline OAuthError invalidRequest(std::string d) { return {400, "invalid_request", std::move(d), {}}; }

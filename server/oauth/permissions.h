@@ -14,6 +14,8 @@
 #include "oauth/directory.h"
 #include "oauth/oauth_error.h"
 #include "oauth/policy_holder.h"
+#include "vm/frame.h"
+#include "vm/vm.h"
 
 namespace mandate::oauth {
 
@@ -38,22 +40,54 @@ struct RequestFacts {
   int riskScore = 0;
 };
 
-struct Grant {
+// A rule that denied some of the requested cells.
+struct Denial {
+  std::string rule;
+  std::string reason;
   CellSet cells;
-  std::string scope;                     // actions with at least one granted cell
-  std::string authorizationDetailsJson;  // RFC 9396 array, as JSON text
-  std::int64_t ttlCapMs = -1;            // from obligations; -1 none
-  std::vector<std::string> denyingRules;  // rules that denied a requested cell
-  std::vector<std::string> evalErrors;    // evaluation errors (fail-closed) for logs and audit
 };
 
-// Evaluates. Returns the grant (possibly empty: then `error` explains, naming the denying rules).
-std::optional<Grant> decide(const LoadedPolicy& policy, const std::shared_ptr<const SubjectEntry>& subject,
-                            const std::shared_ptr<const ClientEntry>& client,
-                            const CellSet& requested, const std::vector<std::string>& requestedScopes,
-                            const RequestFacts& facts, bool detailsUsed, OAuthError& error);
+struct Grant {
+  CellSet cells;                         // empty (all zero) when nothing is granted
+  std::string scope;                     // actions with at least one granted cell
+  std::string authorizationDetailsJson;  // RFC 9396 array, as JSON text ("[]" when nothing)
+  std::int64_t ttlCapMs = -1;            // from obligations; -1 none
+  std::int64_t aalRequired = 0;          // highest AAL an obligation asked for and the credential lacked
+  std::vector<Denial> denials;           // by rule id
+  std::vector<std::string> denyingRules;  // the same rule ids
+  std::vector<std::string> evalErrors;    // evaluation errors (fail-closed) for logs and audit
+  bool any() const;
+};
+
+// The VM's working memory, reused across evaluations of one bundle (no allocation per request).
+struct Evaluator {
+  const void* bundle = nullptr;
+  std::uint64_t generation = ~0ULL;
+  vm::Frame frame;
+  vm::Decision decision;
+};
+
+// Decides on a prepared input document (as decide() builds it, or as an audit record kept it):
+// the grant is what was requested, permitted by the policy, with its obligations met by `aal`
+// and `authAgeMs`. When nothing is granted, `error` explains, naming the denying rules.
+// `ev.decision` holds the VM's full decision afterwards (replay compares limits with it).
+Grant decideInput(const LoadedPolicy& policy, const nlohmann::json& input, const CellSet& requested, int aal,
+                  std::int64_t authAgeMs, bool detailsUsed, OAuthError& error, Evaluator& ev);
+
+// Builds the input document from the subject, the client and the request, and decides. When
+// `inputText` is given it receives the input document as compact JSON (for the audit record).
+Grant decide(const LoadedPolicy& policy, const std::shared_ptr<const SubjectEntry>& subject,
+             const std::shared_ptr<const ClientEntry>& client, const CellSet& requested,
+             const std::vector<std::string>& requestedScopes, const RequestFacts& facts, bool detailsUsed,
+             OAuthError& error, std::string* inputText = nullptr);
 
 // The action names of a cell set (for the scope claim and the policy's request.scopes).
 std::vector<std::string> actionNames(const Schema& schema, const CellSet& cells);
+
+// A cell set as JSON text {"action":["product class",...],...} (actions without products: []),
+// actions and classes in schema order; and back. Names the schema does not know are skipped and
+// listed in `unknown` (a recorded decision replayed under a bundle with another schema).
+void appendCellsJson(std::string& out, const Schema& schema, const CellSet& cells);
+CellSet cellsFromJson(const Schema& schema, const nlohmann::json& j, std::vector<std::string>* unknown = nullptr);
 
 }  // namespace mandate::oauth

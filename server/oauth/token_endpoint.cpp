@@ -1,5 +1,6 @@
 #include "oauth/client_auth.h"
 #include "oauth/endpoints.h"
+#include "oauth/json_text.h"
 #include "oauth/log.h"
 #include "oauth/tokens.h"
 
@@ -21,10 +22,10 @@ bool isAbsoluteUri(const std::string& s) {
 
 OAuthError policyUnavailable() { return {503, "temporarily_unavailable", "no policy bundle is loaded", {}}; }
 
-// Shared by both grants: evaluate, then mint.
+// Shared by both grants: evaluate, then mint; the decision goes to the audit trail either way.
 http::Response grantTokens(Context& ctx, const AuthenticatedClient& client, const http::Request& req,
-                           const PermissionRequest& asked, const std::string& resource, const std::string& familyId,
-                           std::int64_t familyExpiresMs) {
+                           AuditSlot& audit, const char* grantType, const PermissionRequest& asked,
+                           const std::string& resource, const std::string& familyId, std::int64_t familyExpiresMs) {
   auto policy = ctx.policy.current();
   if (!policy) return errorResponse(policyUnavailable());
   const Schema& schema = policy->bundle->schema;
@@ -42,27 +43,61 @@ http::Response grantTokens(Context& ctx, const AuthenticatedClient& client, cons
   facts.aal = client.aal;
   facts.nowMs = ctx.clock.nowMs();
   auto names = actionNames(schema, *cells);
-  auto grant = decide(*policy, subject, client.entry, *cells, names, facts, asked.authorizationDetails.has_value(), error);
-  if (!grant) {
+  std::string inputText;
+  Grant grant = decide(*policy, subject, client.entry, *cells, names, facts, asked.authorizationDetails.has_value(),
+                       error, audit.enabled ? &inputText : nullptr);
+  DecisionRecord dr;
+  dr.schema = &schema;
+  dr.grantType = grantType;
+  dr.asked = &asked;
+  dr.resource = &resource;
+  dr.requested = &*cells;
+  dr.grant = &grant;
+  dr.inputText = &inputText;
+  auto startRecord = [&](const char* type) {
+    audit::Record* r = audit.begin(type, req);
+    if (r != nullptr) {
+      r->actor.client = client.entry->client.id;
+      r->actor.subject = client.entry->client.subject;
+      r->policyHash = policy->hash;
+    }
+    return r;
+  };
+  if (!grant.any()) {
     // The denying rules are counted; nothing else about the subject is logged.
     for (const auto& rule : error.denyingRules) ctx.metrics.tokenDenied(rule);
     if (error.denyingRules.empty()) ctx.metrics.tokenDenied("(none permits)");
+    if (audit::Record* r = startRecord("token.denied")) {
+      dr.denial = &error;
+      r->dataJson = decisionData(dr);
+    }
     return errorResponse(error);
   }
   IssueRequest ir;
   ir.client = &client;
   ir.subject = subject.get();
-  ir.grant = &*grant;
+  ir.grant = &grant;
   ir.policy = policy.get();
   ir.resource = resource;
   ir.original = asked;
   ir.familyId = familyId;
   ir.familyExpiresMs = familyExpiresMs;
-  return issueTokens(ctx, ir);
+  IssuedToken issued;
+  http::Response response = issueTokens(ctx, ir, issued);
+  if (response.status == 200) {
+    if (audit::Record* r = startRecord("token.issued")) {
+      r->jti = issued.jti;
+      dr.exp = issued.exp;
+      dr.refresh = issued.refresh;
+      dr.family = issued.familyId;
+      r->dataJson = decisionData(dr);
+    }
+  }
+  return response;
 }
 
 http::Response clientCredentials(Context& ctx, const AuthenticatedClient& client, const http::Request& req,
-                                 const Form& form) {
+                                 const Form& form, AuditSlot& audit) {
   PermissionRequest asked;
   if (auto s = form.get("scope")) asked.scope = *s;
   if (auto d = form.get("authorization_details")) asked.authorizationDetails = *d;
@@ -71,11 +106,11 @@ http::Response clientCredentials(Context& ctx, const AuthenticatedClient& client
     if (!isAbsoluteUri(*r)) return errorResponse({400, "invalid_target", "resource must be an absolute URI without a fragment", {}});
     resource = *r;
   }
-  return grantTokens(ctx, client, req, asked, resource, "", 0);
+  return grantTokens(ctx, client, req, audit, "client_credentials", asked, resource, "", 0);
 }
 
 http::Response refreshGrant(Context& ctx, const AuthenticatedClient& client, const http::Request& req,
-                            const Form& form) {
+                            const Form& form, AuditSlot& audit) {
   const std::string* token = form.get("refresh_token");
   if (token == nullptr || token->empty()) return errorResponse(invalidRequest("refresh_token is required"));
   if (token->size() > 512) return errorResponse(invalidGrant("unknown refresh token"));
@@ -106,6 +141,13 @@ http::Response refreshGrant(Context& ctx, const AuthenticatedClient& client, con
     case store::RefreshUse::Reused:
       logEvent(Level::Warn, "refresh token reuse: family revoked",
                {{"client_id", client.entry->client.id}, {"family", existing->familyId}});
+      if (audit::Record* r = audit.begin("refresh.reuse_detected", req)) {
+        r->actor.client = client.entry->client.id;
+        r->actor.subject = existing->subject;
+        r->dataJson = R"({"family":)";
+        appendJsonString(r->dataJson, existing->familyId);
+        r->dataJson.push_back('}');
+      }
       return errorResponse(invalidGrant("refresh token already used; its family is revoked"));
   }
   PermissionRequest asked;
@@ -115,7 +157,7 @@ http::Response refreshGrant(Context& ctx, const AuthenticatedClient& client, con
     asked.scope = *narrowed;
     asked.authorizationDetails.reset();
   }
-  return grantTokens(ctx, client, req, asked, rt.resource, rt.familyId, rt.familyExpiresMs);
+  return grantTokens(ctx, client, req, audit, "refresh_token", asked, rt.resource, rt.familyId, rt.familyExpiresMs);
 }
 
 }  // namespace
@@ -143,13 +185,16 @@ bool readFormRequest(const http::Request& req, Form& form, http::Response& out) 
   return true;
 }
 
-http::Response tokenEndpoint(Context& ctx, const http::Request& req) {
+http::Response tokenEndpoint(Context& ctx, const http::Request& req, AuditSlot& audit) {
   Form form;
   http::Response out;
   if (!readFormRequest(req, form, out)) return out;
   OAuthError error;
   auto client = authenticateClient(ctx, req, form, ctx.tokenEndpoint, error);
-  if (!client) return errorResponse(error);
+  if (!client) {
+    auditAuthFailure(audit, req, error);
+    return errorResponse(error);
+  }
   const std::string* grant = form.get("grant_type");
   if (grant == nullptr) return errorResponse(invalidRequest("grant_type is required"));
   if (*grant != "client_credentials" && *grant != "refresh_token")
@@ -157,8 +202,8 @@ http::Response tokenEndpoint(Context& ctx, const http::Request& req) {
   if (!client->entry->hasGrant(*grant))
     return errorResponse({400, "unauthorized_client", "the client is not registered for " + *grant, {}});
   try {
-    if (*grant == "client_credentials") return clientCredentials(ctx, *client, req, form);
-    return refreshGrant(ctx, *client, req, form);
+    if (*grant == "client_credentials") return clientCredentials(ctx, *client, req, form, audit);
+    return refreshGrant(ctx, *client, req, form, audit);
   } catch (const store::StoreError& e) {
     logEvent(Level::Error, "store failure", {{"error", e.what()}});
     return errorResponse({503, "temporarily_unavailable", "storage is unavailable", {}});

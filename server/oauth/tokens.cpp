@@ -16,7 +16,7 @@ std::string hexSha256(std::string_view s) {
   return h;
 }
 
-http::Response issueTokens(Context& ctx, const IssueRequest& req) {
+http::Response issueTokens(Context& ctx, const IssueRequest& req, IssuedToken& issued) {
   auto keys = ctx.keys.current();
   if (!keys || !keys->signing) {
     logEvent(Level::Error, "no signing key can sign now");
@@ -104,6 +104,10 @@ http::Response issueTokens(Context& ctx, const IssueRequest& req) {
   }
   body.push_back('}');
   ctx.metrics.tokenIssued();
+  issued.jti = std::move(jti);
+  issued.exp = iat + ttlS;
+  issued.refresh = wantsRefresh;
+  issued.familyId = std::move(familyId);
   return noStoreJson(std::move(body));
 }
 

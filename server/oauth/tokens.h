@@ -24,8 +24,16 @@ struct IssueRequest {
   std::int64_t familyExpiresMs = 0;
 };
 
+// What issueTokens minted, for the audit record.
+struct IssuedToken {
+  std::string jti;
+  std::int64_t exp = 0;  // seconds since the epoch
+  bool refresh = false;
+  std::string familyId;
+};
+
 // The token response (200) or an error (500 when no signing key or the store fails).
-http::Response issueTokens(Context& ctx, const IssueRequest& req);
+http::Response issueTokens(Context& ctx, const IssueRequest& req, IssuedToken& issued);
 
 // Verifies one of our access tokens: signature by a published key, typ at+jwt, iss, exp, not
 // revoked (by jti or by its refresh family). Returns the claims when active.

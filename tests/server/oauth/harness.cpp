@@ -2,6 +2,10 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
 #include <doctest/doctest.h>
 
 #include "server_setup.h"
@@ -120,20 +124,33 @@ std::string Harness::client(const std::string& id, const std::string& subject, c
 }
 
 Reply Harness::raw(http::Request req) {
-  Reply r;
-  bool called = false;
-  server->handle(std::move(req), [&](http::Response&& resp) {
-    called = true;
-    r.status = resp.status;
-    r.raw = resp.body;
-    r.headers["content-type"] = resp.contentType;
-    for (auto& [k, v] : resp.headers) {
-      std::string lower = k;
-      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      r.headers[lower] = v;
-    }
+  // An audited request is answered from the audit log's completion thread: wait for it.
+  struct Answer {
+    std::mutex m;
+    std::condition_variable cv;
+    bool called = false;
+    http::Response resp;
+  };
+  auto answer = std::make_shared<Answer>();
+  server->handle(std::move(req), [answer](http::Response&& resp) {
+    std::lock_guard lock(answer->m);
+    answer->resp = std::move(resp);
+    answer->called = true;
+    answer->cv.notify_all();
   });
+  std::unique_lock lock(answer->m);
+  bool called = answer->cv.wait_for(lock, std::chrono::seconds(30), [&] { return answer->called; });
   REQUIRE(called);
+  const http::Response& resp = answer->resp;
+  Reply r;
+  r.status = resp.status;
+  r.raw = resp.body;
+  r.headers["content-type"] = resp.contentType;
+  for (auto& [k, v] : resp.headers) {
+    std::string lower = k;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    r.headers[lower] = v;
+  }
   r.body = nlohmann::json::parse(r.raw, nullptr, false);
   if (r.body.is_discarded()) r.body = nullptr;
   return r;
