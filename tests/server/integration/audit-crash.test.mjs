@@ -9,7 +9,7 @@ import path from 'node:path';
 import { before, after } from 'node:test';
 
 import { Server, serverTest, finalChecks, sleep, eventually } from './lib/server.mjs';
-import { tokenLoad, assertVerifies, assertWholeLog, exportEach, checkpointFile } from './lib/audit.mjs';
+import { tokenLoad, verify, assertVerifies, assertWholeLog, exportEach, checkpointFile } from './lib/audit.mjs';
 
 const ROUNDS = 5;
 const WORKERS = 24;
@@ -57,6 +57,11 @@ serverTest(S, `${ROUNDS} rounds of SIGKILL under token load: the log verifies, e
       assert.ok(!received.has(j), `round ${round}: jti ${j} received twice`);
       received.add(j);
     }
+
+    // an auditor may look before anyone restarts the server: the crashed log (its WAL not yet
+    // recovered by a writer) verifies read-only too
+    const crashed = await verify(srv.dataDir);
+    assert.equal(crashed.code, 0, `round ${round}: audit verify on the crashed data dir exited ${crashed.code}:\n${crashed.stdout}${crashed.stderr}`);
 
     await srv.start();
 
