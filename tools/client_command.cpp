@@ -8,6 +8,7 @@
 #include "jose/jose.h"
 #include "oauth/directory.h"
 #include "oauth/tokens.h"
+#include "admin_audit.h"
 #include "server_setup.h"
 #include "vm/frame.h"
 
@@ -169,6 +170,7 @@ int runCreate(const ClientArgs& a) {
     std::cerr << "mandate client create: a client `" << c.id << "` exists already\n";
     return kExitProblems;
   }
+  if (!recordAdminChange(a.dataDir, "client.created", c.id, nullptr, clientJson(c))) return kExitProblems;
   auto j = clientJson(c);
   if (!secret.empty()) j["client_secret"] = secret;
   printJsonOrText(a.json, j.dump(),
@@ -213,6 +215,7 @@ int runUpdate(const ClientArgs& a, CLI::App* cmd) {
   auto store = openDataDir(a.dataDir);
   auto c = load(*store, a.id, "update");
   if (!c) return kExitProblems;
+  const nlohmann::json before = clientJson(*c);
   if (cmd->count("--subject")) {
     if (!store->getSubject(a.subject)) {
       std::cerr << "mandate client update: no subject `" << a.subject << "`\n";
@@ -242,6 +245,7 @@ int runUpdate(const ClientArgs& a, CLI::App* cmd) {
   }
   c->updatedMs = wallClockMs();
   store->updateClient(*c);
+  if (!recordAdminChange(a.dataDir, "client.updated", c->id, before, clientJson(*c))) return kExitProblems;
   printJsonOrText(a.json, clientJson(*c).dump(), "client " + c->id + " updated");
   return kExitOk;
 }
@@ -250,9 +254,11 @@ int runDisable(const ClientArgs& a) {
   auto store = openDataDir(a.dataDir);
   auto c = load(*store, a.id, "disable");
   if (!c) return kExitProblems;
+  const nlohmann::json before = clientJson(*c);
   c->disabled = true;
   c->updatedMs = wallClockMs();
   store->updateClient(*c);
+  if (!recordAdminChange(a.dataDir, "client.disabled", c->id, before, clientJson(*c))) return kExitProblems;
   printJsonOrText(a.json, clientJson(*c).dump(), "client " + c->id + " disabled");
   return kExitOk;
 }
@@ -265,10 +271,12 @@ int runRotate(const ClientArgs& a) {
     std::cerr << "mandate client rotate-secret: " << c->id << " authenticates with private_key_jwt (use update --jwks)\n";
     return kExitUsage;
   }
+  const nlohmann::json before = clientJson(*c);
   std::string secret = newSecret();
   c->secretHash = oauth::hexSha256(secret);
   c->updatedMs = wallClockMs();
   store->updateClient(*c);
+  if (!recordAdminChange(a.dataDir, "client.secret_rotated", c->id, before, clientJson(*c))) return kExitProblems;
   auto j = clientJson(*c);
   j["client_secret"] = secret;
   printJsonOrText(a.json, j.dump(), "client_secret: " + secret + "\n(the old secret no longer works)");

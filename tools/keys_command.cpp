@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "oauth/keyring.h"
+#include "admin_audit.h"
 #include "server_setup.h"
 
 namespace mandate::cli {
@@ -60,7 +61,13 @@ int runRotate(const KeysArgs& a) {
   o.activateAfterMs = a.activateAfter * 1000;
   o.keepOldMs = a.keep * 1000;
   o.alg = a.alg;
+  nlohmann::json before = nlohmann::json::array();
+  for (const auto& k : store->listKeys()) before.push_back({{"kid", k.kid}, {"alg", k.alg}, {"state", state(k, wallClockMs())}});
   std::string kid = oauth::KeyRing::rotate(*store, clock, o);
+  nlohmann::json after = nlohmann::json::array();
+  for (const auto& k : store->listKeys())
+    after.push_back({{"kid", k.kid}, {"alg", k.alg}, {"state", state(k, wallClockMs())}, {"active_from_ms", k.activeFromMs}});
+  if (!recordAdminChange(a.dataDir, "key.rotated", kid, before, after)) return kExitProblems;
   printJsonOrText(a.json, nlohmann::json{{"kid", kid}, {"active_from_ms", wallClockMs() + o.activateAfterMs}}.dump(),
                   "new key " + kid + " published now; it signs from " + isoTime(wallClockMs() + o.activateAfterMs) +
                       " and the current key stays published " + std::to_string(a.keep) + " s after that");

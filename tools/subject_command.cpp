@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "admin_audit.h"
 #include "server_setup.h"
 #include "vm/frame.h"
 
@@ -56,9 +57,12 @@ int runSet(const SubjectArgs& a) {
   s.id = a.id;
   s.attrsJson = attrs.dump();
   s.updatedMs = wallClockMs();
-  if (auto old = store->getSubject(a.id)) s.createdMs = old->createdMs;
-  else s.createdMs = s.updatedMs;
+  auto old = store->getSubject(a.id);
+  s.createdMs = old ? old->createdMs : s.updatedMs;
   store->putSubject(s);
+  nlohmann::json before = old ? nlohmann::json::parse(old->attrsJson, nullptr, false) : nlohmann::json(nullptr);
+  if (before.is_discarded()) before = old->attrsJson;
+  if (!recordAdminChange(a.dataDir, "subject.set", a.id, before, attrs)) return kExitProblems;
   printJsonOrText(a.json, nlohmann::json{{"subject", a.id}, {"attrs", attrs}}.dump(), "subject " + a.id + " saved");
   return kExitOk;
 }
