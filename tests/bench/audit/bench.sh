@@ -144,6 +144,12 @@ readyz_audit() {
 }
 
 # The audit database appears with the first record (the admin commands or an audited server).
+# audit_counters: "records transactions" the server has made durable (its /metrics).
+audit_counters() {
+  curl -s "http://127.0.0.1:$m_port/metrics" |
+    awk '$1 == "mandate_audit_records_total" { r = $2 } $1 == "mandate_audit_batches_total" { b = $2 } END { print r + 0, b + 0 }'
+}
+
 max_seq() {
   if [[ -f "$db" ]]; then sqlite3 -readonly "$db" 'SELECT coalesce(max(seq), 0) FROM records'; else echo 0; fi
 }
@@ -164,12 +170,15 @@ wrk_run() {
 # the machine's idle share (iowait included), which tells a CPU-bound run from one that waits.
 hz="$(getconf CLK_TCK)"
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# Nanoseconds the server's threads spent runnable but waiting for a CPU (schedstat): high when
+# other work on the machine starves the server, and a serial stage (the audit writer) feels it most.
+runq_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f", s }'; }
 machine_ticks() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 
 results=()  # "mode tokens_per_s p50 p99 bad tokens records server_cpu_pct us_per_token idle_pct"
 # measure MODE: a fresh server (audit on or off), a warm-up, the measured run, the record check.
 measure() {
-  local mode="$1" flags=() expect=ok seq0 tokens records audit requests bad t0 t1 idle0 all0 idle1 all1
+  local mode="$1" flags=() expect=ok seq0 tokens records audit requests bad t0 t1 idle0 all0 idle1 all1 r0 b0 r1 b1 q0 q1
   [[ "$mode" == off ]] && flags=(--audit off) expect=off
   start_mandate "${flags[@]}"
   audit="$(readyz_audit)"
@@ -177,10 +186,13 @@ measure() {
   seq0="$(max_seq)"
   wrk_run "$warmup"
   tokens=$ok
-  t0="$(proc_ticks "$m_pid")"; read -r idle0 all0 < <(machine_ticks)
+  read -r r0 b0 < <(audit_counters)
+  t0="$(proc_ticks "$m_pid")"; q0="$(runq_ns "$m_pid")"; read -r idle0 all0 < <(machine_ticks)
   wrk_run "$seconds" --latency
-  t1="$(proc_ticks "$m_pid")"; read -r idle1 all1 < <(machine_ticks)
-  local cpu_pct us_per_token idle_pct
+  t1="$(proc_ticks "$m_pid")"; q1="$(runq_ns "$m_pid")"; read -r idle1 all1 < <(machine_ticks)
+  read -r r1 b1 < <(audit_counters)
+  local cpu_pct us_per_token idle_pct runq_pct
+  runq_pct="$(awk -v q=$((q1 - q0)) -v s="$(field "$line" seconds)" 'BEGIN { printf "%.0f", q / 1e7 / s }')"
   cpu_pct="$(awk -v t=$((t1 - t0)) -v hz="$hz" -v s="$(field "$line" seconds)" 'BEGIN { printf "%.0f", 100 * t / hz / s }')"
   us_per_token="$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$ok" 'BEGIN { printf "%.1f", n ? 1e6 * t / hz / n : 0 }')"
   idle_pct="$(awk -v i=$((idle1 - idle0)) -v a=$((all1 - all0)) 'BEGIN { printf "%.0f", a ? 100 * i / a : 0 }')"
@@ -198,11 +210,14 @@ measure() {
   fi
   if [[ "$mode" == on ]]; then
     echo "  token.issued records added: $records; tokens wrk received (warm-up included): $tokens"
+    # Group commit at work: how many records shared each transaction (and its fsync).
+    echo "  measured run: $((r1 - r0)) records in $((b1 - b0)) transactions ($(awk -v r=$((r1 - r0)) -v b=$((b1 - b0)) -v s="$(field "$line" seconds)" \
+      'BEGIN { printf "%.1f records per transaction, %.0f transactions/s", b ? r / b : 0, b / s }'))"
     (( records >= tokens )) || die "audit on: $tokens tokens were issued but only $records token.issued records are in $db"
   else
     (( records == 0 )) || die "audit off: $records token.issued records were written with --audit off"
   fi
-  results+=("$mode $(field "$line" tokens_per_s) $(field "$line" p50_ms) $(field "$line" p99_ms) $bad $tokens $records $cpu_pct $us_per_token $idle_pct")
+  results+=("$mode $(field "$line" tokens_per_s) $(field "$line" p50_ms) $(field "$line" p99_ms) $bad $tokens $records $cpu_pct $us_per_token $idle_pct $runq_pct")
 }
 
 echo "== token endpoint, audit on and --audit off interleaved: $rounds x (off, on); wrk -t$wrk_threads -c$conns, ${warmup} s warm-up then ${seconds} s, fresh server each run (wrk shares the cores with it)"
@@ -249,17 +264,18 @@ fi
 # ---------------------------------------------------------------------------- figures
 echo
 echo "== figures (client_credentials + client_secret_basic, ES256 JWT, wrk -c$conns; best run of each mode)"
-# server_cpu: % of one core (200 = both); cpu_us/token: server CPU per token; idle: the machine's.
-printf '%-5s %4s %10s %9s %9s %7s %9s %9s %11s %13s %5s\n' audit run tokens/s p50_ms p99_ms non200 tokens records \
-  server_cpu% cpu_us/token idle%
+# server_cpu: % of one core (200 = both); cpu_us/token: server CPU per token; idle: the machine's;
+# runq: the server's threads' time runnable but not running, % of one core (other load on the cores).
+printf '%-5s %4s %10s %9s %9s %7s %9s %9s %11s %13s %5s %5s\n' audit run tokens/s p50_ms p99_ms non200 tokens records \
+  server_cpu% cpu_us/token idle% runq%
 best_on=0 best_off=0 on_p50="" on_p99="" off_p50="" off_p99=""
 declare -A nth=()
 for res in "${results[@]}"; do
-  read -r mode tps p50 p99 bad tokens records cpu us idle <<<"$res"
+  read -r mode tps p50 p99 bad tokens records cpu us idle runq <<<"$res"
   nth[$mode]=$(( ${nth[$mode]:-0} + 1 ))
   [[ "$mode" == off ]] && records="-"
-  printf '%-5s %4s %10s %9s %9s %7s %9s %9s %11s %13s %5s\n' "$mode" "${nth[$mode]}" "$tps" "$p50" "$p99" "$bad" \
-    "$tokens" "$records" "$cpu" "$us" "$idle"
+  printf '%-5s %4s %10s %9s %9s %7s %9s %9s %11s %13s %5s %5s\n' "$mode" "${nth[$mode]}" "$tps" "$p50" "$p99" "$bad" \
+    "$tokens" "$records" "$cpu" "$us" "$idle" "$runq"
   if [[ "$mode" == on ]] && (( tps > best_on )); then best_on=$tps on_p50=$p50 on_p99=$p99; fi
   if [[ "$mode" == off ]] && (( tps > best_off )); then best_off=$tps off_p50=$p50 off_p99=$p99; fi
 done
