@@ -13,6 +13,10 @@
 #include "value/literals.h"
 
 namespace mandate::cli {
+
+// tools/audit_replay.cpp
+void addAuditReplayCommand(CLI::App& audit, int& result);
+
 namespace {
 
 struct AuditArgs {
@@ -134,6 +138,7 @@ void addAuditCommand(CLI::App& app, int& result) {
   exp->add_option("--type", args->type, "Only records of this event type");
   exp->add_option("--format", args->format, "jsonl or csv")->capture_default_str();
   exp->callback([args, &result] { guarded(result, [&] { return runExport(*args); }); });
+  addAuditReplayCommand(*cmd, result);
 }
 
 }  // namespace mandate::cli
