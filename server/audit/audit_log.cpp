@@ -1,6 +1,7 @@
 #include "audit/audit_log.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/checkpoint.h"
+#include "audit/json_check.h"
 #include "audit/record_hash.h"
 #include "audit/schema.h"
 #include "jose/jose.h"
@@ -105,11 +107,9 @@ std::string validate(const Record& r) {
       return std::string("invalid audit record: ") + name + " must be at most 512 printable ASCII bytes";
   if (r.dataJson.size() > kMaxData) return "invalid audit record: data over 1 MiB";
   // Raw control characters are never needed in compact JSON (strings escape them); refusing them
-  // keeps each exported record on one line.
-  for (unsigned char c : r.dataJson)
-    if (c < 0x20) return "invalid audit record: data must be compact JSON (no raw control characters)";
-  if (r.dataJson.empty() || r.dataJson.front() != '{' || !nlohmann::json::accept(r.dataJson))
-    return "invalid audit record: data must be a JSON object";
+  // keeps each exported record on one line. isJsonObject refuses them.
+  if (!isJsonObject(r.dataJson))
+    return "invalid audit record: data must be a compact JSON object (no raw control characters)";
   return {};
 }
 
@@ -355,8 +355,14 @@ std::unique_ptr<AuditLog> AuditLog::open(const std::string& dbPath, Options opti
     throw AuditError(std::string("audit: ") + e.what());
   }
   Impl* raw = impl.get();
-  raw->completer = std::thread([raw] { raw->complete(); });
-  raw->writer = std::thread([raw] { raw->run(); });
+  raw->completer = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "audit-complete");  // for top -H and perf
+    raw->complete();
+  });
+  raw->writer = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "audit-writer");
+    raw->run();
+  });
   return std::unique_ptr<AuditLog>(new AuditLog(std::move(impl)));
 }
 
