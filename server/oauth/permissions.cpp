@@ -166,6 +166,11 @@ void appendCellsJson(std::string& out, const Schema& schema, const CellSet& cell
     if (!first) out.push_back(',');
     first = false;
     appendJsonString(out, schema.actions[a]);
+    // Every product class: "*" (a record per token; the policy hash names the schema it meant).
+    if (schema.actionHasProducts[a] && products != nullptr && cells[a] == allProducts(schema, a)) {
+      out += R"(:"*")";
+      continue;
+    }
     out += ":[";
     if (schema.actionHasProducts[a] && products != nullptr) {
       bool firstProduct = true;
@@ -196,7 +201,14 @@ CellSet cellsFromJson(const Schema& schema, const nlohmann::json& j, std::vector
       cells[ai] = 1;
       continue;
     }
-    if (!classes.is_array()) continue;
+    if (classes.is_string() && classes.get<std::string>() == "*") {
+      cells[ai] = allProducts(schema, ai);
+      continue;
+    }
+    if (!classes.is_array()) {
+      if (unknown) unknown->push_back("product classes of " + name + ": " + classes.dump());
+      continue;
+    }
     for (const auto& c : classes) {
       int p = c.is_string() ? schema.findProduct(c.get<std::string>()) : -1;
       if (p < 0) {
