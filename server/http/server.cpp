@@ -3,6 +3,8 @@
 // Threading: one io_context per worker thread (not one shared io_context run by N threads):
 // a connection stays on one thread, so it needs no strand and its worker's data no locks. The
 // acceptor lives on worker 0 and hands sockets out round-robin.
+#include <pthread.h>
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -131,6 +133,7 @@ bool Server::start(std::string& error) {
   asio::post(im.workers[0]->ctx, [&im] { im.accept(); });
   for (auto& w : im.workers)
     im.threads.emplace_back([w] {
+      pthread_setname_np(pthread_self(), "mandate-http");  // for top -H and perf
       for (;;) {
         try {
           w->ctx.run();
