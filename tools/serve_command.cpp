@@ -101,6 +101,7 @@ int runServe(const ServeArgs& a, CLI::App* cmd) {
     audit::Options options;
     options.checkpointEvery = static_cast<std::uint64_t>(config.audit.checkpointEvery);
     options.checkpointInterval = std::chrono::seconds(config.audit.checkpointIntervalS);
+    options.commitDelay = std::chrono::microseconds(config.audit.commitDelayUs);
     try {
       auditLog = audit::AuditLog::open(auditDbPath(config.dataDir), options);
     } catch (const std::exception& e) {

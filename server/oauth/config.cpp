@@ -104,6 +104,7 @@ bool applySetting(const std::string& key, const nlohmann::json& v, Config& c, st
   }
   if (key == "audit.checkpoint_every") return num(1, 100'000'000, c.audit.checkpointEvery);
   if (key == "audit.checkpoint_interval_s") return num(1, 86'400, c.audit.checkpointIntervalS);
+  if (key == "audit.commit_delay_us") return num(0, 100'000, c.audit.commitDelayUs);
   why = "unknown setting";
   return false;
 }
@@ -171,6 +172,15 @@ bool applyEnvironment(Config& config, std::string& error) {
       return false;
     }
     config.http.threads = static_cast<unsigned>(n);
+  }
+  if (const char* d = std::getenv("MANDATE_AUDIT_COMMIT_DELAY_US")) {
+    char* end = nullptr;
+    long long n = std::strtoll(d, &end, 10);
+    if (end == d || *end != '\0' || n < 0 || n > 100'000) {
+      error = "MANDATE_AUDIT_COMMIT_DELAY_US: expected an integer from 0 to 100000";
+      return false;
+    }
+    config.audit.commitDelayUs = n;
   }
   if (const char* a = std::getenv("MANDATE_AUDIT")) {
     if (!parseOnOff(a, config.audit.enabled)) {

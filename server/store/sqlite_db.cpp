@@ -29,7 +29,7 @@ void fail(sqlite3* db, int rc, std::string_view op, std::string_view what) {
   throw StoreError(msg);
 }
 
-Connection::Connection(const std::string& path) {
+Connection::Connection(const std::string& path, int newPageSize) {
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
@@ -45,6 +45,7 @@ Connection::Connection(const std::string& path) {
     // Defensive mode: SQL cannot corrupt the file (writable_schema, journal_mode=OFF...).
     rc = sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
     if (rc != SQLITE_OK) fail(db_, rc, op_, "defensive mode");
+    if (newPageSize > 0) exec(("PRAGMA page_size=" + std::to_string(newPageSize)).c_str());
     {
       // journal_mode reports the mode actually in effect; a file system that cannot do WAL
       // (or a special path like ":memory:") would silently keep another one.

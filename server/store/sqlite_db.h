@@ -23,7 +23,9 @@ class Connection {
  public:
   // Opens `path` (creating it if needed) and applies the per-connection settings: WAL, synchronous=FULL,
   // foreign_keys=ON, busy timeout, defensive mode. Throws StoreError (e.g. the file is not a database).
-  explicit Connection(const std::string& path);
+  // `newPageSize` (bytes, a power of two 512-65536; 0 = SQLite's default) applies only when the
+  // file is created: the page size of a WAL database is fixed once it exists.
+  explicit Connection(const std::string& path, int newPageSize = 0);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

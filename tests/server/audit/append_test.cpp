@@ -264,3 +264,33 @@ TEST_CASE("append: the queue is bounded in bytes too") {
   log.reset();
   CHECK(durable == 3);
 }
+
+TEST_CASE("append: a commit delay gathers records into one transaction; commitTarget cuts it short") {
+  TempDir dir;
+  Options o;
+  o.commitDelay = std::chrono::milliseconds(300);
+  o.commitTarget = 20;
+  auto log = AuditLog::open(dir.file("audit.db"), o);
+  using Clock = std::chrono::steady_clock;
+
+  // Ten records, fewer than the target: one transaction, written only once the delay ran out.
+  auto start = Clock::now();
+  appendN(*log, 10);
+  auto waited = Clock::now() - start;
+  CHECK(waited >= std::chrono::milliseconds(300));
+  CHECK(log->status().batches == 1);
+  CHECK(log->status().appended == 10);
+
+  // Twenty (the target) at once: written without waiting for the delay.
+  start = Clock::now();
+  appendN(*log, 20, 11);
+  waited = Clock::now() - start;
+  CHECK(waited < std::chrono::milliseconds(300));
+  CHECK(log->status().appended == 30);
+
+  // A synchronous append (an admin change) is not delayed.
+  start = Clock::now();
+  log->appendSync(sampleRecord(31));
+  CHECK(Clock::now() - start < std::chrono::milliseconds(300));
+  CHECK(verify(dir.file("audit.db")).ok());
+}
