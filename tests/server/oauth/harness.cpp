@@ -80,7 +80,15 @@ Harness::Harness() {
   server->start();
 }
 
+void Harness::enableAudit() {
+  audit::Options o;
+  o.beforeCommit = [this] { return failCommits.load() ? std::string("injected fault: disk full") : std::string(); };
+  audit = audit::AuditLog::open(auditPath(), o);
+  server->setAudit(audit.get(), "policies");
+}
+
 Harness::~Harness() {
+  audit.reset();  // its completions call into the server
   server.reset();
   store.reset();
   std::error_code ec;

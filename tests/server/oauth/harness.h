@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/audit_log.h"
 #include "http/server.h"
 #include "jose/jose.h"
 #include "oauth/auth_server.h"
@@ -56,6 +57,12 @@ class Harness {
   // except the JOSE library. Returns the claims or null.
   nlohmann::json verifyWithJwks(const std::string& jwt);
 
+  // Opens an audit trail at dir/audit.db and wires it into the server; while `failCommits` is
+  // set, every audit transaction fails (an injected disk fault).
+  void enableAudit();
+  std::string auditPath() const { return (dir / "audit.db").string(); }
+  std::atomic<bool> failCommits{false};
+
   static nlohmann::json professionalSubject();  // permitted everything by the reference policies
   std::string issuer() const { return server->issuer(); }
 
@@ -64,6 +71,7 @@ class Harness {
   std::unique_ptr<mandate::store::Store> store;
   std::unique_ptr<mandate::oauth::PolicyHolder> policy;
   std::unique_ptr<mandate::oauth::AuthServer> server;
+  std::unique_ptr<mandate::audit::AuditLog> audit;
   std::atomic<std::uint64_t> randomCounter{0};
 };
 

@@ -1,0 +1,103 @@
+// The audit trail in the request path, in process with an injected disk fault: a response waits
+// for its record; when the record cannot be written, no token leaves (503) and the server recovers
+// by itself once the trail writes again.
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include "audit/export.h"
+#include "audit/verify.h"
+#include "harness.h"
+
+using namespace oauthtest;
+using json = nlohmann::json;
+
+namespace {
+
+std::vector<json> records(const std::string& path, const std::string& type) {
+  std::ostringstream out;
+  mandate::audit::ExportFilter f;
+  f.type = type;
+  mandate::audit::exportRecords(path, f, mandate::audit::Format::Jsonl, out);
+  std::vector<json> all;
+  std::istringstream in(out.str());
+  for (std::string line; std::getline(in, line);) all.push_back(json::parse(line));
+  return all;
+}
+
+std::string jtiOf(const std::string& jwt) {
+  auto dot1 = jwt.find('.'), dot2 = jwt.find('.', dot1 + 1);
+  std::string payload;
+  REQUIRE(mandate::jose::b64urlDecode(jwt.substr(dot1 + 1, dot2 - dot1 - 1), payload));
+  return json::parse(payload)["jti"];
+}
+
+}  // namespace
+
+TEST_CASE("audit wiring: every token has its record; a failing trail refuses tokens with 503 and recovers") {
+  Harness h;
+  h.enableAudit();
+  h.subject("acct-1", Harness::professionalSubject());
+  std::string secret = h.client("bot", "acct-1", "client_secret_basic", "read trade", {"client_credentials"}, "",
+                                {"127.0.0.0/8"});
+  auto token = [&] { return h.post("/token", {{"grant_type", "client_credentials"}}, "bot", secret); };
+
+  auto ok = token();
+  REQUIRE_MESSAGE(ok.status == 200, ok.raw);
+  CHECK_FALSE(ok.header("x-request-id").empty());
+  auto issued = records(h.auditPath(), "token.issued");
+  REQUIRE(issued.size() == 1);
+  CHECK(issued[0]["jti"] == jtiOf(ok.body["access_token"]));
+  CHECK(issued[0]["request_id"] == ok.header("x-request-id"));
+  CHECK(issued[0]["actor"] == json{{"client", "bot"}, {"subject", "acct-1"}});
+  CHECK(issued[0]["data"]["decision"]["authorization_details"] == ok.body["authorization_details"]);
+  CHECK(issued[0]["data"]["input"]["subject"]["residence"] == "SG");
+  CHECK(h.get("/readyz").body["audit"] == "ok");
+
+  h.failCommits = true;
+  auto refused = token();
+  CHECK(refused.status == 503);
+  CHECK(refused.body["error"] == "temporarily_unavailable");
+  CHECK_FALSE(refused.body.contains("access_token"));
+  CHECK(refused.raw.find("eyJ") == std::string::npos);  // no JWT anywhere in the answer
+  auto ready = h.get("/readyz");
+  CHECK(ready.status == 503);
+  CHECK(ready.body["audit"] == "failing");
+  // Every audited endpoint refuses while the trail fails; unaudited ones still answer.
+  CHECK(h.post("/token", {{"grant_type", "client_credentials"}}, "bot", "wrong-secret").status == 503);
+  CHECK(h.post("/introspect", {{"token", "x"}}, "bot", secret).status == 503);
+  CHECK(h.get("/jwks").status == 200);
+  CHECK(h.get("/metrics").raw.find("mandate_audit_healthy 0") != std::string::npos);
+
+  h.failCommits = false;
+  auto again = token();
+  REQUIRE_MESSAGE(again.status == 200, again.raw);
+  CHECK(h.get("/readyz").status == 200);
+  issued = records(h.auditPath(), "token.issued");
+  REQUIRE(issued.size() == 2);  // nothing was recorded for the refused request
+  CHECK(issued[1]["jti"] == jtiOf(again.body["access_token"]));
+  CHECK(records(h.auditPath(), "client.auth_failed").empty());  // it failed with the fault
+  CHECK(mandate::audit::verify(h.auditPath()).ok());
+}
+
+TEST_CASE("audit wiring: a policy denial is recorded with the denying rules and the error answered") {
+  Harness h;
+  h.enableAudit();
+  auto sanctioned = Harness::professionalSubject();
+  sanctioned["residence"] = "KP";
+  h.subject("acct-kp", sanctioned);
+  std::string secret = h.client("bot", "acct-kp", "client_secret_basic", "read trade");
+  auto r = h.post("/token", {{"grant_type", "client_credentials"}, {"scope", "trade"}}, "bot", secret);
+  REQUIRE(r.status == 400);
+  auto denied = records(h.auditPath(), "token.denied");
+  REQUIRE(denied.size() == 1);
+  const auto& d = denied[0]["data"];
+  CHECK(d["error"]["error"] == r.body["error"]);
+  CHECK(d["error"]["error_description"] == r.body["error_description"]);
+  REQUIRE(d["decision"]["denied"].is_array());
+  REQUIRE_FALSE(d["decision"]["denied"].empty());
+  for (const auto& den : d["decision"]["denied"])
+    CHECK(r.body["error_description"].get<std::string>().find(den["rule"].get<std::string>()) != std::string::npos);
+  CHECK(d["decision"]["granted"] == json::object());
+  CHECK(denied[0]["jti"] == "");
+}
