@@ -8,7 +8,8 @@
 #     default) and with `--audit off`, same data, client, policies and load, interleaved
 #     (off, on, off, on, ...) so that noise from other work on the machine falls on both; each run
 #     on a freshly started server. The best run of each mode is reported (a shared machine only
-#     ever makes a run slower).
+#     ever makes a run slower). Per run also: the server's CPU per token, the machine's idle
+#     share, the server threads' runqueue wait, and (on) records per audit transaction.
 #  3. After each on-run, the token.issued records the run added to DATA/audit.db (sqlite3) must be
 #     at least the 200s wrk counted (warm-up included): a response is sent only once its record
 #     is durable. After each off-run, none may have been added. At the end, `mandate audit verify`
@@ -18,8 +19,9 @@
 #
 # Environment: BENCH_QUICK=1 (short runs), BENCH_BUILD_DIR (default build-benchaudit),
 # BENCH_SECONDS / BENCH_WARMUP_SECONDS (length of each measured run and of its warm-up),
-# BENCH_ROUNDS (off+on pairs, default 2), BENCH_PERF=1 (one more off-run and on-run, not counted,
-# under `perf record` on the server; prints its threads' and hottest functions' shares of samples).
+# BENCH_ROUNDS (off+on pairs, default 2), BENCH_CONNECTIONS (wrk's, default 64),
+# BENCH_PERF=1 (one more off-run and on-run, not counted, under `perf record` on the server;
+# prints its threads' and hottest functions' shares of samples).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -34,7 +36,8 @@ else
 fi
 rounds="${BENCH_ROUNDS:-2}"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "tests/bench/run audit: BENCH_ROUNDS must be a positive integer" >&2; exit 2; }
-conns=64
+conns="${BENCH_CONNECTIONS:-64}"
+[[ "$conns" =~ ^[1-9][0-9]*$ ]] || { echo "tests/bench/run audit: BENCH_CONNECTIONS must be a positive integer" >&2; exit 2; }
 wrk_threads=2
 # Non-200 answers (and socket errors) allowed, per million requests: 0.1%, as in the token suite.
 max_bad_ppm=1000
