@@ -224,6 +224,8 @@ measure() {
 }
 
 echo "== token endpoint, audit on and --audit off interleaved: $rounds x (off, on); wrk -t$wrk_threads -c$conns, ${warmup} s warm-up then ${seconds} s, fresh server each run (wrk shares the cores with it)"
+# The server reads its group-commit delay from the environment too: say when it is not the default.
+[[ -n "${MANDATE_AUDIT_COMMIT_DELAY_US:-}" ]] && echo "audit commit delay from the environment: MANDATE_AUDIT_COMMIT_DELAY_US=$MANDATE_AUDIT_COMMIT_DELAY_US"
 for ((r = 1; r <= rounds; r++)); do
   measure off
   measure on
