@@ -70,7 +70,7 @@ std::string decisionData(const DecisionRecord& d) {
     appendJsonString(out, *d.resource);
   }
   out += R"(},"requested":)";
-  appendCellsJson(out, schema, *d.requested);
+  appendCellsJson(out, schema, *d.requested, true);
   out += R"(,"decision":{"granted":)";
   appendCellsJson(out, schema, g.cells);
   out += R"(,"authorization_details":)";

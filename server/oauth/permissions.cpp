@@ -10,6 +10,14 @@ namespace {
 
 constexpr std::size_t kMaxDetailEntries = 32;
 
+// A value named in an error: a short string as JSON, anything else by its kind. Never the
+// value itself (a deeply nested array would recurse in the serializer; a huge one bloat the answer).
+std::string describeValue(const nlohmann::json& v) {
+  if (v.is_string() && v.get_ref<const std::string&>().size() <= 64) return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (v.is_string()) return "(a string of " + std::to_string(v.get_ref<const std::string&>().size()) + " bytes)";
+  return std::string("(a JSON ") + v.type_name() + ")";
+}
+
 std::uint64_t allProducts(const Schema& schema, std::size_t action) {
   if (!schema.actionHasProducts[action]) return 1;
   std::size_t n = schema.productCount();
@@ -80,18 +88,29 @@ bool addDetails(const Schema& schema, const ClientEntry& client, const std::stri
       for (const auto& p : *pc) {
         int idx = p.is_string() ? schema.findProduct(p.get<std::string>()) : -1;
         if (idx < 0) {
-          error = detailsError("unknown product class " + p.dump());
+          error = detailsError("unknown product class " + describeValue(p));
+          return false;
+        }
+        // Each class once: a request (and the audit record that keeps it) stays bounded.
+        if (products & (1ULL << idx)) {
+          error = detailsError("product class " + describeValue(p) + " is listed twice");
           return false;
         }
         products |= 1ULL << idx;
       }
     }
+    std::vector<bool> seen(schema.actions.size(), false);
     for (const auto& a : *actions) {
       int idx = a.is_string() ? schema.findAction(a.get<std::string>()) : -1;
       if (idx < 0) {
-        error = detailsError("unknown action " + a.dump());
+        error = detailsError("unknown action " + describeValue(a));
         return false;
       }
+      if (seen[static_cast<std::size_t>(idx)]) {
+        error = detailsError("action " + describeValue(a) + " is listed twice in one entry");
+        return false;
+      }
+      seen[static_cast<std::size_t>(idx)] = true;
       if (!clientMayAsk(client, a.get<std::string>())) {
         error = detailsError("action `" + a.get<std::string>() + "` is outside the client's registered scope");
         return false;
@@ -157,7 +176,7 @@ std::optional<CellSet> requestedCells(const Schema& schema, const ClientEntry& c
   return cells;
 }
 
-void appendCellsJson(std::string& out, const Schema& schema, const CellSet& cells) {
+void appendCellsJson(std::string& out, const Schema& schema, const CellSet& cells, bool starForAll) {
   const EnumInfo* products = schema.productsEnum >= 0 ? &schema.enums[schema.productsEnum] : nullptr;
   out.push_back('{');
   bool first = true;
@@ -166,8 +185,7 @@ void appendCellsJson(std::string& out, const Schema& schema, const CellSet& cell
     if (!first) out.push_back(',');
     first = false;
     appendJsonString(out, schema.actions[a]);
-    // Every product class: "*" (a record per token; the policy hash names the schema it meant).
-    if (schema.actionHasProducts[a] && products != nullptr && cells[a] == allProducts(schema, a)) {
+    if (starForAll && schema.actionHasProducts[a] && products != nullptr && cells[a] == allProducts(schema, a)) {
       out += R"(:"*")";
       continue;
     }
@@ -206,13 +224,13 @@ CellSet cellsFromJson(const Schema& schema, const nlohmann::json& j, std::vector
       continue;
     }
     if (!classes.is_array()) {
-      if (unknown) unknown->push_back("product classes of " + name + ": " + classes.dump());
+      if (unknown) unknown->push_back("product classes of " + name + ": " + describeValue(classes));
       continue;
     }
     for (const auto& c : classes) {
       int p = c.is_string() ? schema.findProduct(c.get<std::string>()) : -1;
       if (p < 0) {
-        if (unknown) unknown->push_back("product class " + c.dump());
+        if (unknown) unknown->push_back("product class " + describeValue(c));
         continue;
       }
       cells[ai] |= 1ULL << p;

@@ -84,10 +84,12 @@ Grant decide(const LoadedPolicy& policy, const std::shared_ptr<const SubjectEntr
 // The action names of a cell set (for the scope claim and the policy's request.scopes).
 std::vector<std::string> actionNames(const Schema& schema, const CellSet& cells);
 
-// A cell set as JSON text {"action":["product class",...],...} (actions without products: [];
-// every product class of the schema: "*"), actions and classes in schema order; and back. Names the schema does not know are skipped and
-// listed in `unknown` (a recorded decision replayed under a bundle with another schema).
-void appendCellsJson(std::string& out, const Schema& schema, const CellSet& cells);
+// A cell set as JSON text {"action":["product class",...],...} (actions without products: []),
+// actions and classes in schema order; and back. With `starForAll`, an action with every product
+// class is written "*": what was *asked* for (scope=trade asks for the whole action, whatever
+// classes a later schema has), never what was granted. Names the schema does not know are
+// skipped and listed in `unknown` (a recorded decision replayed under another schema).
+void appendCellsJson(std::string& out, const Schema& schema, const CellSet& cells, bool starForAll = false);
 CellSet cellsFromJson(const Schema& schema, const nlohmann::json& j, std::vector<std::string>* unknown = nullptr);
 
 }  // namespace mandate::oauth
