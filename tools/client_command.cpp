@@ -170,13 +170,13 @@ int runCreate(const ClientArgs& a) {
     std::cerr << "mandate client create: a client `" << c.id << "` exists already\n";
     return kExitProblems;
   }
-  if (!recordAdminChange(a.dataDir, "client.created", c.id, nullptr, clientJson(c))) return kExitProblems;
   auto j = clientJson(c);
   if (!secret.empty()) j["client_secret"] = secret;
+  // Printed before the audit record: the client exists now, and its secret is shown only here.
   printJsonOrText(a.json, j.dump(),
                   "client " + c.id + " created" + (secret.empty() ? "" : "\nclient_secret: " + secret +
                                                                             "\n(shown once; only its hash is stored)"));
-  return kExitOk;
+  return recordAdminChange(a.dataDir, "client.created", c.id, nullptr, clientJson(c)) ? kExitOk : kExitProblems;
 }
 
 std::optional<store::Client> load(store::Store& s, const std::string& id, const char* cmd) {
@@ -276,11 +276,11 @@ int runRotate(const ClientArgs& a) {
   c->secretHash = oauth::hexSha256(secret);
   c->updatedMs = wallClockMs();
   store->updateClient(*c);
-  if (!recordAdminChange(a.dataDir, "client.secret_rotated", c->id, before, clientJson(*c))) return kExitProblems;
   auto j = clientJson(*c);
   j["client_secret"] = secret;
   printJsonOrText(a.json, j.dump(), "client_secret: " + secret + "\n(the old secret no longer works)");
-  return kExitOk;
+  return recordAdminChange(a.dataDir, "client.secret_rotated", c->id, before, clientJson(*c)) ? kExitOk
+                                                                                                  : kExitProblems;
 }
 
 }  // namespace

@@ -114,6 +114,11 @@ int runServe(const ServeArgs& a, CLI::App* cmd) {
   oauth::SystemClock clock;
   oauth::AuthServer auth(config, *store, policy, clock, randomBytes);
   auth.setAudit(auditLog.get(), config.bundle.empty() ? config.policies : config.bundle);
+  // The log's completions call into `auth`: close it before `auth` goes, on every way out.
+  struct CloseAuditFirst {
+    std::unique_ptr<audit::AuditLog>& log;
+    ~CloseAuditFirst() { log.reset(); }
+  } closeAuditFirst{auditLog};
   if (!auth.reloadPolicy(error)) {
     std::cerr << "mandate serve: no policy to serve with:\n" << error << "\n";
     return kExitProblems;

@@ -35,6 +35,8 @@ constexpr std::size_t kMaxData = 1 << 20;
 // Pages of a new log: a batch of token records (~1.3 KB each) fills a few 16 KiB pages rather
 // than dozens of 4 KiB ones, so a commit writes fewer WAL frames (measured in docs/audit.md).
 constexpr int kPageSize = 16384;
+// While failing and idle, the writer tries a write this often.
+constexpr std::chrono::seconds kProbeInterval{1};
 
 std::int64_t nowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -223,6 +225,19 @@ struct AuditLog::Impl {
     return cp;
   }
 
+  // Rewrites the schema version (same value) in a write transaction: a page to the WAL and an
+  // fsync, nothing in the chain.
+  void writeProbe() {
+    conn->setOperation("audit probe");
+    sql::WriteTx tx(*conn);
+    conn->exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+    if (opt.beforeCommit) {
+      std::string err = opt.beforeCommit();
+      if (!err.empty()) throw AuditError(err);
+    }
+    tx.commit();
+  }
+
   void run() {
     const auto interval = opt.checkpointInterval;
     // Records committed and not yet signed, and since when: the timer signs them T later.
@@ -231,13 +246,18 @@ struct AuditLog::Impl {
     for (;;) {
       std::vector<Entry> batch;
       bool stop = false;
+      bool probe = false;
       {
         std::unique_lock lk(mu);
         auto wake = [&] { return stopping || !queue.empty(); };
-        if (pendingCheckpoint)
-          cv.wait_until(lk, pendingSince + interval, wake);
-        else
+        // Woken by a record, or by the checkpoint timer, or (failing) to probe now and then.
+        auto deadline = std::chrono::steady_clock::time_point::max();
+        if (pendingCheckpoint) deadline = pendingSince + interval;
+        if (!st.healthy) deadline = std::min(deadline, std::chrono::steady_clock::now() + kProbeInterval);
+        if (deadline == std::chrono::steady_clock::time_point::max())
           cv.wait(lk, wake);
+        else
+          cv.wait_until(lk, deadline, wake);
         if (opt.commitDelay.count() > 0 && !stopping && !queue.empty() && queue.size() < opt.commitTarget)
           cv.wait_until(lk, queue.front().queuedAt + opt.commitDelay,
                         [&] { return stopping || queue.size() >= opt.commitTarget; });
@@ -248,6 +268,26 @@ struct AuditLog::Impl {
         }
         queuedBytes = 0;
         stop = stopping;
+        probe = batch.empty() && !stop && !st.healthy;
+      }
+      if (probe) {
+        // Failing and idle: a small write transaction tells whether the store writes again, so
+        // /readyz recovers without waiting for a request (which a load balancer may withhold
+        // from an instance that is not ready).
+        std::string error;
+        try {
+          writeProbe();
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+        std::lock_guard lk(mu);
+        if (error.empty()) {
+          st.healthy = true;
+          st.lastError.clear();
+        } else {
+          st.lastError = error;
+        }
+        continue;
       }
       const bool timerDue = pendingCheckpoint && std::chrono::steady_clock::now() >= pendingSince + interval;
       // On close, sign what is unsigned (checkpointDue), once.

@@ -70,13 +70,14 @@ struct Options {
   std::uint64_t checkpointEvery = 1000;                    // records between signed checkpoints
   std::chrono::milliseconds checkpointInterval{60'000};    // or this long, if anything was appended
   std::string checkpointDir;                               // audit-checkpoint.txt; default: the db's directory
-  // Test hook, run by the writer inside each batch transaction just before COMMIT: a non-empty
-  // return value fails the batch with that error (fault injection); it may also block.
+  // Test hook, run by the writer inside each transaction (a batch, or the probe it writes every
+  // second while failing and idle) just before COMMIT: a non-empty return value fails it with
+  // that error (fault injection); it may also block.
   std::function<std::string()> beforeCommit;
 };
 
 struct Status {
-  bool healthy = true;         // false from a failed batch until a batch succeeds
+  bool healthy = true;         // false from a failed batch until a batch (or an idle probe) succeeds
   std::string lastError;
   std::uint64_t appended = 0;  // records made durable by this process
   std::uint64_t failed = 0;    // records refused or failed (any reason)

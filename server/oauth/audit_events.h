@@ -15,7 +15,12 @@ namespace mandate::oauth {
 
 struct AuditSlot {
   bool enabled = false;  // false: audit is off, endpoints build nothing
+  const audit::AuditLog* log = nullptr;
   std::optional<audit::Record> record;
+
+  // False while the trail is known to be failing: a request that would change state it cannot
+  // undo (consuming a refresh token) is refused before it does. Always true when audit is off.
+  bool writable() const { return log == nullptr || log->healthy(); }
 
   // Starts this request's record (replacing any earlier one); nullptr when audit is off.
   audit::Record* begin(const char* type, const http::Request& req);

@@ -26,11 +26,16 @@ void AuthServer::setAudit(audit::AuditLog* log, std::string policySource) {
 }
 
 void AuthServer::auditOutcome(bool durable, const std::string& error) {
-  if (durable) {
-    if (!auditOk_.exchange(true)) logEvent(Level::Info, "audit trail writable again; issuing tokens");
-  } else if (auditOk_.exchange(false)) {
+  if (auditOk_.load(std::memory_order_relaxed) == durable) return;
+  if (auditOk_.exchange(durable) == durable) return;
+  // Transitions are logged at most once per 5 s: under overload, refusals (queue full) and
+  // successes alternate at request rate.
+  std::int64_t now = ctx_.clock.nowMs(), last = lastAuditLogMs_.load();
+  if (now - last < 5000 || !lastAuditLogMs_.compare_exchange_strong(last, now)) return;
+  if (durable)
+    logEvent(Level::Info, "audit trail writable again; issuing tokens");
+  else
     logEvent(Level::Error, "audit trail failing: audited requests are refused until it recovers", {{"error", error}});
-  }
 }
 
 AuthServer::~AuthServer() { stop(); }
@@ -196,6 +201,7 @@ void AuthServer::handle(http::Request&& req, http::Respond respond) {
   Endpoint endpoint = endpointOf(req.path);
   AuditSlot slot;
   slot.enabled = audit_ != nullptr;
+  slot.log = audit_;
   http::Response r;
   try {
     r = route(req, slot);
@@ -221,8 +227,7 @@ void AuthServer::handle(http::Request&& req, http::Respond respond) {
     auditOutcome(durable, error);
     if (!durable) {
       auto id = std::move(r.headers.back());
-      r = errorResponse({503, "temporarily_unavailable",
-                         "the audit trail is unavailable: the request cannot be recorded, so nothing is issued", {}});
+      r = errorResponse(auditUnavailable());
       r.headers.push_back(std::move(id));
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

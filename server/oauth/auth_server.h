@@ -52,6 +52,7 @@ class AuthServer {
   audit::AuditLog* audit_ = nullptr;
   std::string policySource_;
   std::atomic<bool> auditOk_{true};
+  std::atomic<std::int64_t> lastAuditLogMs_{-1'000'000};
   std::string requestIdPrefix_;
   std::atomic<std::uint64_t> requestCounter_{0};
   void auditOutcome(bool durable, const std::string& error);

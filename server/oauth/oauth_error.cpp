@@ -21,6 +21,10 @@ http::Response noStoreJson(std::string body, int status) {
   return r;
 }
 
+OAuthError auditUnavailable() {
+  return {503, "temporarily_unavailable", "the audit trail is unavailable: the request cannot be recorded, so nothing is issued", {}};
+}
+
 http::Response errorResponse(const OAuthError& e) {
   nlohmann::json j{{"error", e.error}};
   if (!e.description.empty()) j["error_description"] = e.description;

@@ -23,6 +23,8 @@ struct OAuthError {
 inline OAuthError invalidRequest(std::string d) { return {400, "invalid_request", std::move(d), {}}; }
 inline OAuthError invalidGrant(std::string d) { return {400, "invalid_grant", std::move(d), {}}; }
 OAuthError invalidClient(std::string d, bool basicUsed);
+// 503: the audit trail cannot record the request, so nothing is issued.
+OAuthError auditUnavailable();
 
 http::Response errorResponse(const OAuthError& e);
 // A JSON 200 answer with Cache-Control: no-store and Pragma: no-cache (RFC 6749 §5.1).

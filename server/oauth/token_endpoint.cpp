@@ -132,6 +132,10 @@ http::Response refreshGrant(Context& ctx, const AuthenticatedClient& client, con
         return errorResponse({400, "invalid_scope", "scope `" + n + "` exceeds the original grant", {}});
     narrowed = *s;
   }
+  // Rotation consumes the token before its record is written; if the record then failed, the
+  // client would never see the new token and its retry would look like reuse and revoke the
+  // family. While the trail is failing, refuse before consuming.
+  if (!audit.writable()) return errorResponse(auditUnavailable());
   store::RefreshToken rt;
   switch (ctx.store.consumeRefresh(hash, ctx.clock.nowMs(), rt)) {
     case store::RefreshUse::Ok: break;

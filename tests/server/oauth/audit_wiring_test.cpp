@@ -3,7 +3,9 @@
 // by itself once the trail writes again.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "audit/export.h"
 #include "audit/verify.h"
@@ -60,16 +62,23 @@ TEST_CASE("audit wiring: every token has its record; a failing trail refuses tok
   CHECK(refused.body["error"] == "temporarily_unavailable");
   CHECK_FALSE(refused.body.contains("access_token"));
   CHECK(refused.raw.find("eyJ") == std::string::npos);  // no JWT anywhere in the answer
-  auto ready = h.get("/readyz");
-  CHECK(ready.status == 503);
-  CHECK(ready.body["audit"] == "failing");
+  auto readyz = h.get("/readyz");
+  CHECK(readyz.status == 503);
+  CHECK(readyz.body["audit"] == "failing");
   // Every audited endpoint refuses while the trail fails; unaudited ones still answer.
   CHECK(h.post("/token", {{"grant_type", "client_credentials"}}, "bot", "wrong-secret").status == 503);
   CHECK(h.post("/introspect", {{"token", "x"}}, "bot", secret).status == 503);
   CHECK(h.get("/jwks").status == 200);
   CHECK(h.get("/metrics").raw.find("mandate_audit_healthy 0") != std::string::npos);
 
+  // Recovery needs no request: while failing and idle the trail probes every second.
   h.failCommits = false;
+  bool ready = false;
+  for (int i = 0; i < 100 && !ready; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ready = h.get("/readyz").status == 200;
+  }
+  CHECK(ready);
   auto again = token();
   REQUIRE_MESSAGE(again.status == 200, again.raw);
   CHECK(h.get("/readyz").status == 200);
