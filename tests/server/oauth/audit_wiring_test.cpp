@@ -110,3 +110,26 @@ TEST_CASE("audit wiring: a policy denial is recorded with the denying rules and 
   CHECK(d["decision"]["granted"] == json::object());
   CHECK(denied[0]["jti"] == "");
 }
+
+TEST_CASE("audit wiring: a refresh while the trail fails does not consume the token, so the family survives") {
+  Harness h;
+  h.enableAudit();
+  h.subject("acct-1", Harness::professionalSubject());
+  std::string secret = h.client("bot", "acct-1", "client_secret_basic", "read trade",
+                                {"client_credentials", "refresh_token"}, "", {"127.0.0.0/8"});
+  auto first = h.post("/token", {{"grant_type", "client_credentials"}}, "bot", secret);
+  REQUIRE(first.status == 200);
+  std::string refresh = first.body["refresh_token"];
+
+  h.failCommits = true;
+  CHECK(h.post("/token", {{"grant_type", "client_credentials"}}, "bot", secret).status == 503);  // now known failing
+  auto during = h.post("/token", {{"grant_type", "refresh_token"}, {"refresh_token", refresh}}, "bot", secret);
+  CHECK(during.status == 503);
+  CHECK_FALSE(during.body.contains("refresh_token"));
+
+  h.failCommits = false;
+  for (int i = 0; i < 100 && h.get("/readyz").status != 200; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto after = h.post("/token", {{"grant_type", "refresh_token"}, {"refresh_token", refresh}}, "bot", secret);
+  REQUIRE_MESSAGE(after.status == 200, after.raw);  // not "already used; its family is revoked"
+  CHECK(records(h.auditPath(), "refresh.reuse_detected").empty());
+}

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "harness.h"
+#include "oauth/json_text.h"
 #include "oauth/form.h"
 #include "oauth/policy_holder.h"
 #include "server_setup.h"
@@ -486,4 +487,35 @@ TEST_CASE("health, readiness and metrics") {
   CHECK(m.raw.find("mandate_http_requests_total{endpoint=\"token\",code=\"200\"} 1") != std::string::npos);
   CHECK(m.raw.find("mandate_policy_info{hash=\"sha256:") != std::string::npos);
   CHECK(m.raw.find("mandate_http_request_duration_seconds_bucket{endpoint=\"token\",le=\"+Inf\"} 1") != std::string::npos);
+}
+
+TEST_CASE("authorization_details: an action or product class listed twice is refused (requests and their records stay bounded)") {
+  Bot bot;
+  auto twiceAction = bot.token({{"authorization_details", R"([{"type":"trading","actions":["trade","trade"]}])"}});
+  CHECK(twiceAction.status == 400);
+  CHECK(twiceAction.body["error"] == "invalid_authorization_details");
+  CHECK(twiceAction.body["error_description"].get<std::string>().find("listed twice") != std::string::npos);
+  auto twiceClass = bot.token(
+      {{"authorization_details", R"([{"type":"trading","actions":["trade"],"product_classes":["spot","spot"]}])"}});
+  CHECK(twiceClass.status == 400);
+  CHECK(twiceClass.body["error"] == "invalid_authorization_details");
+  // Deep nesting is named by its kind, not echoed back.
+  std::string deep = R"([{"type":"trading","actions":[)" + std::string(5000, '[') + std::string(5000, ']') + "]}]";
+  auto nested = bot.token({{"authorization_details", deep}});
+  CHECK(nested.status == 400);
+  CHECK(nested.raw.size() < 1000);
+}
+
+TEST_CASE("json_text: bytes that are not UTF-8 become U+FFFD, so the output is always valid JSON") {
+  for (std::string bad : {std::string("\xF8\x80\x80"), std::string("\xFF"), std::string("\xF5\x80\x80\x80"),
+                          std::string("\xC0\x80"), std::string("\xED\xA0\x80"), std::string("a\xE2\x82")}) {
+    std::string out;
+    mandate::oauth::appendJsonString(out, bad);
+    CAPTURE(out);
+    CHECK(json::accept(out));
+    CHECK(out.find("\xEF\xBF\xBD") != std::string::npos);
+  }
+  std::string euro;
+  mandate::oauth::appendJsonString(euro, "\xE2\x82\xAC");
+  CHECK(euro == "\"\xE2\x82\xAC\"");
 }
