@@ -4,7 +4,7 @@
 #     audit_bench) with 1, 8 and 64 concurrent appenders, each waiting for its record to be
 #     durable as a request does; run on the filesystem of the server's data directory.
 #  2. Tokens per second of `mandate serve` (client_credentials, client_secret_basic, ES256 JWT,
-#     tests/bench/token/token.lua) under wrk at 64 connections with the audit trail on (the
+#     tests/bench/token/token.lua) under wrk at 256 connections with the audit trail on (the
 #     default) and with `--audit off`, same data, client, policies and load, interleaved
 #     (off, on, off, on, ...) so that noise from other work on the machine falls on both; each run
 #     on a freshly started server. The best run of each mode is reported (a shared machine only
@@ -19,7 +19,9 @@
 #
 # Environment: BENCH_QUICK=1 (short runs), BENCH_BUILD_DIR (default build-benchaudit),
 # BENCH_SECONDS / BENCH_WARMUP_SECONDS (length of each measured run and of its warm-up),
-# BENCH_ROUNDS (off+on pairs, default 2), BENCH_CONNECTIONS (wrk's, default 64),
+# BENCH_ROUNDS (off+on pairs, default 2), BENCH_CONNECTIONS (wrk's, default 256: group commit
+# shares one fsync among the requests waiting for it, so its throughput is concurrency / commit
+# time; at 64 connections the audit-on runs leave the cores partly idle, waiting on commits),
 # BENCH_PERF=1 (one more off-run and on-run, not counted, under `perf record` on the server;
 # prints its threads' and hottest functions' shares of samples).
 set -euo pipefail
@@ -36,7 +38,7 @@ else
 fi
 rounds="${BENCH_ROUNDS:-2}"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "tests/bench/run audit: BENCH_ROUNDS must be a positive integer" >&2; exit 2; }
-conns="${BENCH_CONNECTIONS:-64}"
+conns="${BENCH_CONNECTIONS:-256}"
 [[ "$conns" =~ ^[1-9][0-9]*$ ]] || { echo "tests/bench/run audit: BENCH_CONNECTIONS must be a positive integer" >&2; exit 2; }
 wrk_threads=2
 # Non-200 answers (and socket errors) allowed, per million requests: 0.1%, as in the token suite.
