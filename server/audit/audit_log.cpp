@@ -258,9 +258,16 @@ struct AuditLog::Impl {
           cv.wait(lk, wake);
         else
           cv.wait_until(lk, deadline, wake);
-        if (opt.commitDelay.count() > 0 && !stopping && !queue.empty() && queue.size() < opt.commitTarget)
-          cv.wait_until(lk, queue.front().queuedAt + opt.commitDelay,
-                        [&] { return stopping || queue.size() >= opt.commitTarget; });
+        if (opt.commitDelay.count() > 0 && !stopping && !queue.empty() && queue.size() < opt.commitTarget) {
+          const auto deadline = queue.front().queuedAt + opt.commitDelay;
+          auto full = [&] { return stopping || queue.size() >= opt.commitTarget; };
+          for (std::size_t seen = queue.size();; seen = queue.size()) {
+            auto until = std::min(deadline, std::chrono::steady_clock::now() + opt.commitGap);
+            if (cv.wait_until(lk, until, full)) break;
+            // The delay is over, or arrivals paused: what is queued is all that is coming soon.
+            if (std::chrono::steady_clock::now() >= deadline || queue.size() == seen) break;
+          }
+        }
         batch.reserve(queue.size());
         while (!queue.empty()) {
           batch.push_back(std::move(queue.front()));
@@ -375,10 +382,10 @@ std::unique_ptr<AuditLog> AuditLog::open(const std::string& dbPath, Options opti
   auto impl = std::make_unique<Impl>(abs.string(), std::move(options), std::move(key));
   impl->checkpointDir = impl->opt.checkpointDir.empty() ? dir : impl->opt.checkpointDir;
   if (impl->opt.queueCapacity == 0 || impl->opt.queueBytes < (1u << 21) || impl->opt.checkpointEvery == 0 ||
-      impl->opt.checkpointInterval.count() <= 0 || impl->opt.commitTarget == 0 || impl->opt.commitDelay.count() < 0)
+      impl->opt.checkpointInterval.count() <= 0 || impl->opt.commitTarget == 0 || impl->opt.commitDelay.count() < 0 || impl->opt.commitGap.count() <= 0)
     throw AuditError(
-        "audit: queueCapacity, checkpointEvery, checkpointInterval and commitTarget must be positive, queueBytes >= 2 "
-        "MiB, commitDelay >= 0");
+        "audit: queueCapacity, checkpointEvery, checkpointInterval, commitTarget and commitGap must be positive, "
+        "queueBytes >= 2 MiB, commitDelay >= 0");
   try {
     impl->conn = std::make_unique<sql::Connection>(impl->dbPath, kPageSize);
     ensureSchema(*impl->conn);

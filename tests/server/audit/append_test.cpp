@@ -270,6 +270,7 @@ TEST_CASE("append: a commit delay gathers records into one transaction; commitTa
   Options o;
   o.commitDelay = std::chrono::milliseconds(300);
   o.commitTarget = 20;
+  o.commitGap = std::chrono::seconds(10);  // here only the delay and the target end the wait
   auto log = AuditLog::open(dir.file("audit.db"), o);
   using Clock = std::chrono::steady_clock;
 
@@ -293,4 +294,18 @@ TEST_CASE("append: a commit delay gathers records into one transaction; commitTa
   log->appendSync(sampleRecord(31));
   CHECK(Clock::now() - start < std::chrono::milliseconds(300));
   CHECK(verify(dir.file("audit.db")).ok());
+}
+
+TEST_CASE("append: a commit delay ends early once arrivals pause (commitGap)") {
+  TempDir dir;
+  Options o;
+  o.commitDelay = std::chrono::seconds(5);
+  o.commitTarget = 1000;
+  o.commitGap = std::chrono::milliseconds(20);
+  auto log = AuditLog::open(dir.file("audit.db"), o);
+  auto start = std::chrono::steady_clock::now();
+  appendN(*log, 10);  // all queued at once, then nothing: written ~20 ms later, not 5 s
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+  CHECK(log->status().batches == 1);
+  CHECK(log->status().appended == 10);
 }
