@@ -20,8 +20,8 @@ struct AuditSettings {
   bool enabled = true;                      // off only for benchmarks: tokens are then unaudited
   std::int64_t checkpointEvery = 1000;      // records between signed checkpoints
   std::int64_t checkpointIntervalS = 60;    // or this long, if anything was appended
-  std::int64_t commitDelayUs = 1000;        // group commit: wait up to this long for more records
-                                            // (ends early once arrivals pause for 100 µs)
+  std::int64_t commitDelayUs = 0;           // group commit: wait up to this long for more records
+                                            // (ends early once arrivals pause for 100 µs); 0: none
 };
 
 struct Config {
