@@ -97,6 +97,19 @@ struct Entry {
   std::uint64_t* seqOut = nullptr;  // appendSync reads the sequence through this
 };
 
+// The caller's record as queued; sequence, time and hashes are the writer's to fill in.
+Entry toEntry(Record&& r) {
+  Entry e;
+  e.rec.type = std::move(r.type);
+  e.rec.actorJson = actorJson(r.actor);
+  e.rec.requestId = std::move(r.requestId);
+  e.rec.sourceIp = std::move(r.sourceIp);
+  e.rec.dataJson = std::move(r.dataJson);
+  e.rec.policyHash = std::move(r.policyHash);
+  e.rec.jti = std::move(r.jti);
+  return e;
+}
+
 }  // namespace
 
 std::string validate(const Record& r) {
@@ -450,14 +463,7 @@ void AuditLog::append(Record r, Done done) {
     done(false, err);
     return;
   }
-  Entry e;
-  e.rec.type = std::move(r.type);
-  e.rec.actorJson = actorJson(r.actor);
-  e.rec.requestId = std::move(r.requestId);
-  e.rec.sourceIp = std::move(r.sourceIp);
-  e.rec.dataJson = std::move(r.dataJson);
-  e.rec.policyHash = std::move(r.policyHash);
-  e.rec.jti = std::move(r.jti);
+  Entry e = toEntry(std::move(r));
   e.done = std::move(done);
   const char* refused = nullptr;
   bool wakeWriter = false;
@@ -494,14 +500,7 @@ std::uint64_t AuditLog::appendSync(Record r) {
   std::promise<std::string> result;
   auto fut = result.get_future();
   std::uint64_t seq = 0;
-  Entry e;
-  e.rec.type = std::move(r.type);
-  e.rec.actorJson = actorJson(r.actor);
-  e.rec.requestId = std::move(r.requestId);
-  e.rec.sourceIp = std::move(r.sourceIp);
-  e.rec.dataJson = std::move(r.dataJson);
-  e.rec.policyHash = std::move(r.policyHash);
-  e.rec.jti = std::move(r.jti);
+  Entry e = toEntry(std::move(r));
   e.done = [&result](bool ok, std::string error) { result.set_value(ok ? std::string() : error.empty() ? "failed" : error); };
   e.seqOut = &seq;
   // queuedAt stays at the clock's epoch: a synchronous append (an admin change) is not delayed.
