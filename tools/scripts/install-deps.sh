@@ -6,12 +6,13 @@ PACKAGES=(
   antlr4 libantlr4-runtime-dev default-jre-headless
   nlohmann-json3-dev libcli11-dev libfmt-dev doctest-dev libbenchmark-dev libssl-dev
   clang-14 libclang-rt-14-dev llvm-14
-  libboost-dev libtomlplusplus-dev libsqlite3-dev sqlite3 wrk curl
+  libboost-dev libtomlplusplus-dev libsqlite3-dev libjemalloc-dev sqlite3 wrk curl
 )
 # antlr4 (the grammar generator, run at build time) needs a JRE: default-jre-headless.
 # clang-14 + libclang-rt-14-dev: the libFuzzer build; llvm-14: llvm-symbolizer for its reports.
 # libboost-dev (Asio + Beast, header-only), libtomlplusplus-dev (config files), libsqlite3-dev:
-# the server (server/); sqlite3, wrk, curl: its tests and benchmarks.
+# the server (server/); libjemalloc-dev: its allocator in builds without sanitizers
+# (MANDATE_JEMALLOC); sqlite3, wrk, curl: its tests and benchmarks.
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
