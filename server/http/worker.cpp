@@ -1,7 +1,7 @@
 // Workers: adopting accepted sockets, the deadline sweep, shutdown; and the Respond callable.
 #include "http/worker.h"
 
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 
 #include "http/connection.h"
 
@@ -84,6 +84,27 @@ void Worker::armSweep() {
   });
 }
 
+void Worker::deliver(std::weak_ptr<ConnectionBase> connection, Response&& r) {
+  bool first;
+  {
+    std::lock_guard lk(inboxMu);
+    first = inbox.empty();
+    inbox.emplace_back(std::move(connection), std::move(r));
+  }
+  // `this` outlives the handler: it runs on ctx, a member, or is destroyed with it unrun.
+  if (first) asio::post(ctx, [this] { drainInbox(); });
+}
+
+void Worker::drainInbox() {
+  {
+    std::lock_guard lk(inboxMu);
+    draining.swap(inbox);
+  }
+  for (auto& [connection, r] : draining)
+    if (auto c = connection.lock()) c->respond(std::move(r));
+  draining.clear();
+}
+
 namespace {
 
 struct ResponseSlot {
@@ -93,11 +114,13 @@ struct ResponseSlot {
 
   void send(Response&& r) {
     if (answered.exchange(true)) return;
-    // Inline when already on the connection's thread (the usual synchronous handler), posted
-    // otherwise. The posted work holds only a weak reference: no cycle through the io_context.
-    asio::dispatch(worker->ctx, [c = connection, r = std::move(r)]() mutable {
-      if (auto conn = c.lock()) conn->respond(std::move(r));
-    });
+    // Inline when already on the connection's thread (the usual synchronous handler), queued
+    // otherwise. The queue holds only a weak reference: no cycle through the io_context.
+    if (worker->ctx.get_executor().running_in_this_thread()) {
+      if (auto conn = connection.lock()) conn->respond(std::move(r));
+    } else {
+      worker->deliver(connection, std::move(r));
+    }
   }
 
   ~ResponseSlot() {

@@ -11,7 +11,10 @@
 #include <chrono>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "http/server.h"
 
@@ -61,6 +64,10 @@ struct Worker : std::enable_shared_from_this<Worker> {
   void beginShutdown();                      // close idle connections; later ones close after answering
   void closeAll();                           // end of grace: close everything, stop the timer
   void armSweep();
+  // From another thread: queues the answer and, if the inbox was empty, posts one drain. A burst
+  // of answers from one thread (the audit log completes a whole committed batch) costs the
+  // io_context one handler instead of one per answer.
+  void deliver(std::weak_ptr<ConnectionBase> connection, Response&& r);
 
   std::shared_ptr<Config> config;
   asio::io_context ctx{1};
@@ -70,6 +77,12 @@ struct Worker : std::enable_shared_from_this<Worker> {
   std::list<std::shared_ptr<ConnectionBase>> connections;  // the owners of open connections
   bool stopping = false;
   bool finished = false;
+
+ private:
+  void drainInbox();
+  std::mutex inboxMu;
+  std::vector<std::pair<std::weak_ptr<ConnectionBase>, Response>> inbox;  // guarded by inboxMu
+  std::vector<std::pair<std::weak_ptr<ConnectionBase>, Response>> draining;  // this thread's; keeps its capacity
 };
 
 // Builds the Respond given to the handler: callable from any thread, at most once counts, safe

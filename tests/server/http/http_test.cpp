@@ -431,6 +431,46 @@ TEST_CASE("the handler answers later from another thread") {
   for (auto& t : helpers) t.join();
 }
 
+TEST_CASE("a burst of answers from one thread reaches every connection, twice over") {
+  // As the audit log answers a committed batch: one thread calls many Responds back to back, so
+  // the answers queue in the workers' inboxes and each worker delivers a whole burst at once.
+  constexpr int kClients = 40;
+  std::mutex m;
+  std::vector<std::pair<std::string, Respond>> held;
+  Running s({}, [&](Request&& req, Respond respond) {
+    std::lock_guard lock(m);
+    held.emplace_back(req.path, std::move(respond));
+  });
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < kClients; ++i) clients.push_back(std::make_unique<RawClient>(s.port()));
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kClients; ++i) REQUIRE(clients[i]->send(get("/" + std::to_string(round) + "/" + std::to_string(i))));
+    REQUIRE(waitFor([&] {
+      std::lock_guard lock(m);
+      return held.size() == kClients;
+    }));
+    std::vector<std::pair<std::string, Respond>> burst;
+    {
+      std::lock_guard lock(m);
+      burst.swap(held);
+    }
+    std::thread answerer([&burst] {
+      for (auto it = burst.rbegin(); it != burst.rend(); ++it) {
+        Response r;
+        r.body = "answer to " + it->first;
+        it->second(std::move(r));
+      }
+    });
+    answerer.join();
+    for (int i = 0; i < kClients; ++i) {
+      auto r = clients[i]->read();
+      REQUIRE(r);
+      CHECK(r->status == 200);
+      CHECK(r->body == "answer to /" + std::to_string(round) + "/" + std::to_string(i));
+    }
+  }
+}
+
 TEST_CASE("respond after the client disconnected, and after the server is gone, is harmless") {
   std::promise<Respond> held;
   Options o;
