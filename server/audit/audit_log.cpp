@@ -184,14 +184,21 @@ struct AuditLog::Impl {
     // The head is read inside the write transaction: another process may have appended.
     std::uint64_t seq = 0;
     std::string prev(32, '\0');
+    std::int64_t headTs = INT64_MIN;
     {
-      sql::Stmt q(*conn, "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1");
+      sql::Stmt q(*conn, "SELECT seq, hash, ts_us FROM records ORDER BY seq DESC LIMIT 1");
       if (q.step()) {
         seq = static_cast<std::uint64_t>(q.int64(0));
         prev = q.text(1);
+        headTs = q.int64(2);
       }
     }
     for (auto& e : batch) {
+      // Times never decrease along the chain, which lets a time range be found by binary search
+      // (there is no index on ts_us). Only another process's record, committed while this one
+      // waited in the queue, can be later; this one then takes its time.
+      if (e.rec.tsUs < headTs) e.rec.tsUs = headTs;
+      headTs = e.rec.tsUs;
       e.rec.seq = ++seq;
       e.rec.prevHash = prev;
       e.rec.hash = recordHash(e.rec);

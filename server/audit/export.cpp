@@ -50,23 +50,6 @@ std::string csvLine(const StoredRecord& r) {
   return line;
 }
 
-// The smallest and largest sequence numbers a time range can reach, found through the ts index;
-// the scan itself then runs in sequence order over that span (no sort, constant memory).
-std::pair<std::int64_t, std::int64_t> seqSpan(ReadDb& db, const ExportFilter& f) {
-  std::int64_t lo = 1, hi = INT64_MAX;
-  if (f.sinceUs) {
-    Query q(db, "SELECT min(seq) FROM records WHERE ts_us >= ?1");
-    q.bind(1, *f.sinceUs);
-    lo = q.step() && q.isInteger(0) ? q.int64(0) : INT64_MAX;
-  }
-  if (f.untilUs) {
-    Query q(db, "SELECT max(seq) FROM records WHERE ts_us < ?1");
-    q.bind(1, *f.untilUs);
-    hi = q.step() && q.isInteger(0) ? q.int64(0) : 0;
-  }
-  return {lo, hi};
-}
-
 }  // namespace
 
 std::string formatTimestamp(std::int64_t tsUs) {
@@ -98,7 +81,7 @@ std::string toJsonLine(const StoredRecord& r) {
 std::uint64_t exportRecords(const std::string& dbPath, const ExportFilter& f, Format format, std::ostream& out) {
   ReadDb db(dbPath);
   db.beginSnapshot();
-  auto [lo, hi] = seqSpan(db, f);
+  auto [lo, hi] = seqSpan(db, f.sinceUs, f.untilUs);
   Query q(db,
           "SELECT seq, ts_us, type, actor, request_id, source_ip, data, policy_hash, jti, prev_hash, hash "
           "FROM records WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq");

@@ -60,6 +60,8 @@ bool Query::step() {
   fail(db_.handle(), "read");
 }
 
+void Query::reset() { sqlite3_reset(s_); }
+
 std::string Query::text(int col) const {
   // Blob access keeps the stored bytes exactly (no text conversion) for hashing.
   const void* p = sqlite3_column_blob(s_, col);
@@ -83,6 +85,63 @@ void readRecord(const Query& q, StoredRecord& r) {
   r.jti = q.text(8);
   r.prevHash = q.text(9);
   r.hash = q.text(10);
+}
+
+namespace {
+
+bool hasTsIndex(ReadDb& db) {
+  Query q(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'records_ts'");
+  return q.step();
+}
+
+// The first sequence number whose record's time is >= tsUs, or head + 1 when none is:
+// records are found with seq >= mid rather than = mid, so a missing one (a damaged log) does
+// not stop the search.
+std::int64_t firstAtOrAfter(ReadDb& db, std::int64_t head, std::int64_t tsUs) {
+  Query q(db, "SELECT seq, ts_us FROM records WHERE seq >= ?1 ORDER BY seq LIMIT 1");
+  std::int64_t lo = 1, hi = head + 1;
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    q.bind(1, mid);
+    if (!q.step()) {
+      hi = mid;
+    } else if (q.int64(1) >= tsUs) {
+      hi = mid;
+    } else {
+      lo = q.int64(0) + 1;
+    }
+    q.reset();
+  }
+  return lo;
+}
+
+}  // namespace
+
+std::pair<std::int64_t, std::int64_t> seqSpan(ReadDb& db, std::optional<std::int64_t> sinceUs,
+                                              std::optional<std::int64_t> untilUs) {
+  std::int64_t lo = 1, hi = INT64_MAX;
+  if (!sinceUs && !untilUs) return {lo, hi};
+  if (hasTsIndex(db)) {
+    if (sinceUs) {
+      Query q(db, "SELECT min(seq) FROM records WHERE ts_us >= ?1");
+      q.bind(1, *sinceUs);
+      lo = q.step() && q.isInteger(0) ? q.int64(0) : INT64_MAX;
+    }
+    if (untilUs) {
+      Query q(db, "SELECT max(seq) FROM records WHERE ts_us < ?1");
+      q.bind(1, *untilUs);
+      hi = q.step() && q.isInteger(0) ? q.int64(0) : 0;
+    }
+    return {lo, hi};
+  }
+  std::int64_t head = 0;
+  {
+    Query q(db, "SELECT max(seq) FROM records");
+    if (q.step() && q.isInteger(0)) head = q.int64(0);
+  }
+  if (sinceUs) lo = firstAtOrAfter(db, head, *sinceUs);
+  if (untilUs) hi = firstAtOrAfter(db, head, *untilUs) - 1;
+  return {lo, hi};
 }
 
 }  // namespace mandate::audit

@@ -8,7 +8,7 @@ namespace {
 
 // The triggers make the tables append-only for every SQL client, including the sqlite3 shell: an
 // attacker must drop them first, which the hash chain and the signed checkpoints then expose.
-constexpr const char* kSchemaV1 = R"sql(
+constexpr const char* kSchema = R"sql(
 CREATE TABLE audit_meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -27,7 +27,6 @@ CREATE TABLE records (
   prev_hash   BLOB NOT NULL CHECK (length(prev_hash) = 32),
   hash        BLOB NOT NULL CHECK (length(hash) = 32)
 ) STRICT;
-CREATE INDEX records_ts ON records (ts_us);
 
 CREATE TABLE checkpoints (
   size  INTEGER PRIMARY KEY CHECK (size >= 1),
@@ -55,7 +54,7 @@ CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints BEGIN SELECT R
 CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 CREATE TRIGGER meta_no_update BEFORE UPDATE ON audit_meta BEGIN SELECT RAISE(ABORT, 'audit metadata is append-only'); END;
 CREATE TRIGGER meta_no_delete BEFORE DELETE ON audit_meta BEGIN SELECT RAISE(ABORT, 'audit metadata is append-only'); END;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 )sql";
 
 }  // namespace
@@ -68,10 +67,17 @@ void ensureSchema(store::sqlite::Connection& c) {
     if (q.step()) version = q.int64(0);
   }
   if (version == kSchemaVersion) return;  // rolled back: nothing written
+  if (version == 1) {
+    // Same tables; its records_ts index stays, and export and replay keep using it (its times
+    // were not kept in order along the chain).
+    c.exec("PRAGMA user_version = 2", "upgrade audit schema 1 to 2");
+    tx.commit();
+    return;
+  }
   if (version != 0)
     throw AuditError("audit: database schema version " + std::to_string(version) + " is not " +
                      std::to_string(kSchemaVersion) + " (written by another build?)");
-  c.exec(kSchemaV1, "create audit schema");
+  c.exec(kSchema, "create audit schema");
   tx.commit();
 }
 

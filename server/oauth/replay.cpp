@@ -319,23 +319,6 @@ Json exampleJson(const Schema& schema, const audit::StoredRecord& rec, const Rec
 constexpr std::size_t kMaxOldBundles = 64;
 constexpr std::size_t kMaxSkipReasons = 32;
 
-// The smallest and largest sequence numbers the time range can reach, through the ts index; the
-// scan then runs in sequence order over that span (as `mandate audit export` does).
-std::pair<std::int64_t, std::int64_t> seqSpan(audit::ReadDb& db, const ReplayOptions& o) {
-  std::int64_t lo = 1, hi = INT64_MAX;
-  if (o.sinceUs) {
-    audit::Query q(db, "SELECT min(seq) FROM records WHERE ts_us >= ?1");
-    q.bind(1, *o.sinceUs);
-    lo = q.step() && q.isInteger(0) ? q.int64(0) : INT64_MAX;
-  }
-  if (o.untilUs) {
-    audit::Query q(db, "SELECT max(seq) FROM records WHERE ts_us < ?1");
-    q.bind(1, *o.untilUs);
-    hi = q.step() && q.isInteger(0) ? q.int64(0) : 0;
-  }
-  return {lo, hi};
-}
-
 }  // namespace
 
 void account(ReplayReport& report, const ReplayOptions& options, const LoadedPolicy& policy,
@@ -385,7 +368,7 @@ ReplayReport replayLog(const std::string& dbPath, const LoadedPolicy& policy, co
   report.bundle = policy.hash;
   audit::ReadDb db(dbPath);
   db.beginSnapshot();
-  auto [lo, hi] = seqSpan(db, options);
+  auto [lo, hi] = audit::seqSpan(db, options.sinceUs, options.untilUs);
   std::string sql = std::string("SELECT ") + audit::kRecordColumns +
                     " FROM records WHERE seq BETWEEN ?1 AND ?2 AND type IN ('token.issued', 'token.denied')"
                     " ORDER BY seq";

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <climits>
 #include <mutex>
 #include <sstream>
 #include <set>
@@ -107,6 +109,40 @@ TEST_CASE("append: two logs open on one file (server and CLI) keep one continuou
   auto rep = verify(path);
   CHECK(rep.ok());
   CHECK(rep.records == 40);
+}
+
+TEST_CASE("append: two logs appending at once on one file: times never decrease along the chain") {
+  // A record waits in its log's queue while the other log commits later ones: its writer must not
+  // put an earlier time after a later one (export and replay binary-search times over seq).
+  TempDir dir;
+  const auto path = dir.file("audit.db");
+  {
+    auto a = AuditLog::open(path);
+    auto b = AuditLog::open(path);
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t)
+      threads.emplace_back([&, t] {
+        AuditLog& log = t % 2 ? *a : *b;
+        for (int i = 0; !stop; ++i) appendN(log, 4, t * 100000 + i * 4);
+      });
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    stop = true;
+    for (auto& t : threads) t.join();
+  }
+  RawDb raw(path);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(raw.handle(), "SELECT seq, ts_us FROM records ORDER BY seq", -1, &s, nullptr) == SQLITE_OK);
+  std::int64_t last = INT64_MIN, n = 0, backwards = 0;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    ++n;
+    if (sqlite3_column_int64(s, 1) < last) ++backwards;
+    last = sqlite3_column_int64(s, 1);
+  }
+  sqlite3_finalize(s);
+  CHECK(n > 100);
+  CHECK(backwards == 0);
+  CHECK(verify(path).ok());
 }
 
 TEST_CASE("append: malformed records and a closed log are refused through done, at once") {

@@ -8,6 +8,7 @@
 
 #include "audit/export.h"
 #include "audit/record_hash.h"
+#include "audit/verify.h"
 #include "audit_test_util.h"
 
 using namespace mandate::audit;
@@ -96,4 +97,79 @@ TEST_CASE("export: show and toJsonLine give one record") {
   CHECK(j["request_id"] == "req-3");
   CHECK_FALSE(show(path, 2));
   CHECK_FALSE(show(path, 0));
+}
+
+namespace {
+
+std::vector<std::int64_t> timesInSeqOrder(const std::string& path) {
+  RawDb raw(path);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(raw.handle(), "SELECT ts_us FROM records ORDER BY seq", -1, &s, nullptr) == SQLITE_OK);
+  std::vector<std::int64_t> out;
+  while (sqlite3_step(s) == SQLITE_ROW) out.push_back(sqlite3_column_int64(s, 0));
+  sqlite3_finalize(s);
+  return out;
+}
+
+// Every range whose ends are a record's time, one microsecond either side, or beyond both ends,
+// exported and counted against the records' times.
+void checkRangesExact(const std::string& path) {
+  const auto ts = timesInSeqOrder(path);
+  REQUIRE(ts.size() > 10);
+  std::vector<std::int64_t> points = {ts.front() - 1000, ts.back() + 1000};
+  for (std::size_t i = 0; i < ts.size(); i += 7)
+    for (std::int64_t d : {-1, 0, 1}) points.push_back(ts[i] + d);
+  auto expected = [&](std::optional<std::int64_t> since, std::optional<std::int64_t> until) {
+    std::size_t n = 0;
+    for (auto t : ts)
+      if ((!since || t >= *since) && (!until || t < *until)) ++n;
+    return n;
+  };
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const std::int64_t p = points[i];
+    std::ostringstream a, b, c;
+    CHECK(exportRecords(path, {p, std::nullopt, "", ""}, Format::Jsonl, a) == expected(p, std::nullopt));
+    CHECK(exportRecords(path, {std::nullopt, p, "", ""}, Format::Jsonl, b) == expected(std::nullopt, p));
+    const std::int64_t q = points[(i * 5 + 3) % points.size()];
+    CHECK(exportRecords(path, {std::min(p, q), std::max(p, q), "", ""}, Format::Jsonl, c) ==
+          expected(std::min(p, q), std::max(p, q)));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("export: time ranges are exact, by binary search over seq (no ts index) and on a version-1 log") {
+  TempDir dir;
+  const auto path = dir.file("audit.db");
+  {
+    auto log = AuditLog::open(path);
+    for (int group = 0; group < 6; ++group) {
+      appendN(*log, 20 + group * 3, group * 100);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  {
+    RawDb raw(path);
+    CHECK(raw.integer("PRAGMA user_version") == 2);
+    CHECK(raw.integer("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_ts'") == 0);
+  }
+  checkRangesExact(path);
+
+  // A log created by schema version 1 had an index on ts_us: opening it upgrades the version
+  // and keeps the index, which export then uses.
+  {
+    RawDb raw(path);
+    raw.exec("CREATE INDEX records_ts ON records (ts_us); PRAGMA user_version = 1");
+  }
+  {
+    auto log = AuditLog::open(path);
+    appendN(*log, 5, 1000);
+  }
+  {
+    RawDb raw(path);
+    CHECK(raw.integer("PRAGMA user_version") == 2);
+    CHECK(raw.integer("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_ts'") == 1);
+  }
+  checkRangesExact(path);
+  CHECK(verify(path).ok());
 }
