@@ -70,6 +70,7 @@ http::Response grantTokens(Context& ctx, const AuthenticatedClient& client, cons
     if (audit::Record* r = startRecord("token.denied")) {
       dr.denial = &error;
       r->dataJson = decisionData(dr);
+      r->dataWellFormed = true;  // built as JSON: tests/server/oauth/decision_data_test.cpp
     }
     return errorResponse(error);
   }
@@ -91,6 +92,7 @@ http::Response grantTokens(Context& ctx, const AuthenticatedClient& client, cons
       dr.refresh = issued.refresh;
       dr.family = issued.familyId;
       r->dataJson = decisionData(dr);
+      r->dataWellFormed = true;  // built as JSON: tests/server/oauth/decision_data_test.cpp
     }
   }
   return response;
