@@ -6,6 +6,12 @@ namespace mandate::store::sqlite {
 
 namespace {
 
+// SQLite keeps memory statistics by default, under one global mutex taken by every allocation of
+// every connection; nothing here reads them. Set before the library initializes (static
+// initialization of this file runs before any connection opens; if something else opened one
+// first, sqlite3_config refuses and nothing changes).
+const int kNoMemStatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
 constexpr int kBusyTimeoutMs = 5000;
 
 // Statement text in error messages: enough to tell which statement failed, never bound values.

@@ -140,3 +140,13 @@ TEST_CASE("files that are not a usable store give StoreError, not a crash") {
     CHECK(err.find("missing/m.db") != std::string::npos);
   }
 }
+
+TEST_CASE("SQLite keeps no memory statistics (no global mutex on every allocation)") {
+  TempDir dir;
+  auto st = openSqliteStore(dir.file("mandate.db"));
+  (void)st->listClients();
+  sqlite3_int64 used = -1, highwater = -1;
+  REQUIRE(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &used, &highwater, 0) == SQLITE_OK);
+  // With statistics on, the open connection's caches alone would count here.
+  CHECK(used == 0);
+}
