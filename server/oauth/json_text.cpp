@@ -23,6 +23,18 @@ void appendJsonString(std::string& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
   out.push_back('"');
   for (std::size_t i = 0; i < s.size(); ++i) {
+    // Runs of plain ASCII (most of every string here) are copied at once.
+    std::size_t j = i;
+    while (j < s.size()) {
+      auto b = static_cast<unsigned char>(s[j]);
+      if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+      ++j;
+    }
+    if (j > i) {
+      out.append(s.data() + i, j - i);
+      if (j == s.size()) break;
+      i = j;
+    }
     auto c = static_cast<unsigned char>(s[i]);
     if (c == '"' || c == '\\') {
       out.push_back('\\');
@@ -31,8 +43,6 @@ void appendJsonString(std::string& out, std::string_view s) {
       out += "\\u00";
       out.push_back(hex[c >> 4]);
       out.push_back(hex[c & 15]);
-    } else if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
     } else if (std::size_t n = utf8Length(s, i)) {
       out.append(s.substr(i, n));
       i += n - 1;

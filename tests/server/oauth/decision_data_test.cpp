@@ -13,6 +13,7 @@
 #include "audit/audit_log.h"
 #include "audit/json_check.h"
 #include "oauth/audit_events.h"
+#include "oauth/json_text.h"
 #include "server_setup.h"
 
 using mandate::oauth::CellSet;
@@ -165,4 +166,61 @@ TEST_CASE("dataWellFormed skips only the syntax check: size and scalar fields ar
   r.dataJson = "{}";
   r.jti = "tab\there";
   CHECK_FALSE(mandate::audit::validate(r).empty());
+}
+
+namespace {
+
+// appendJsonString as it was written first, one byte at a time: the oracle for the faster one.
+void byteAtATime(std::string& out, std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  out.push_back('"');
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      out += "\\u00";
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    } else if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      // The valid UTF-8 sequence at i (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
+      auto at = [&](std::size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0; };
+      std::size_t n = 0;
+      if (c >= 0xC2 && c <= 0xDF && (at(i + 1) & 0xC0) == 0x80) n = 2;
+      else if (c == 0xE0 && at(i + 1) >= 0xA0 && at(i + 1) <= 0xBF && (at(i + 2) & 0xC0) == 0x80) n = 3;
+      else if (((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) && (at(i + 1) & 0xC0) == 0x80 && (at(i + 2) & 0xC0) == 0x80) n = 3;
+      else if (c == 0xED && at(i + 1) >= 0x80 && at(i + 1) <= 0x9F && (at(i + 2) & 0xC0) == 0x80) n = 3;
+      else if (c == 0xF0 && at(i + 1) >= 0x90 && at(i + 1) <= 0xBF && (at(i + 2) & 0xC0) == 0x80 && (at(i + 3) & 0xC0) == 0x80) n = 4;
+      else if (c >= 0xF1 && c <= 0xF3 && (at(i + 1) & 0xC0) == 0x80 && (at(i + 2) & 0xC0) == 0x80 && (at(i + 3) & 0xC0) == 0x80) n = 4;
+      else if (c == 0xF4 && at(i + 1) >= 0x80 && at(i + 1) <= 0x8F && (at(i + 2) & 0xC0) == 0x80 && (at(i + 3) & 0xC0) == 0x80) n = 4;
+      if (n) {
+        out.append(s.substr(i, n));
+        i += n - 1;
+      } else {
+        out += "\xEF\xBF\xBD";
+      }
+    }
+  }
+  out.push_back('"');
+}
+
+}  // namespace
+
+TEST_CASE("appendJsonString copies runs of plain ASCII at once and escapes exactly as byte by byte") {
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = hostile(rng);
+    if (i % 3 == 0) s = "plain prefix " + s + " plain suffix";
+    std::string fast = "x", slow = "x";  // appends to what is there
+    mandate::oauth::appendJsonString(fast, s);
+    byteAtATime(slow, s);
+    REQUIRE(fast == slow);
+    REQUIRE(json::accept(fast.substr(1)));
+  }
+  std::string empty;
+  mandate::oauth::appendJsonString(empty, "");
+  CHECK(empty == "\"\"");
 }
