@@ -103,13 +103,10 @@ std::int64_t firstAtOrAfter(ReadDb& db, std::int64_t head, std::int64_t tsUs) {
   while (lo < hi) {
     const std::int64_t mid = lo + (hi - lo) / 2;
     q.bind(1, mid);
-    if (!q.step()) {
+    if (!q.step() || q.int64(1) >= tsUs)
       hi = mid;
-    } else if (q.int64(1) >= tsUs) {
-      hi = mid;
-    } else {
+    else
       lo = q.int64(0) + 1;
-    }
     q.reset();
   }
   return lo;

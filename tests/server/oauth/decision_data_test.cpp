@@ -14,6 +14,7 @@
 #include "audit/json_check.h"
 #include "oauth/audit_events.h"
 #include "oauth/json_text.h"
+#include "harness.h"
 #include "server_setup.h"
 
 using mandate::oauth::CellSet;
@@ -21,19 +22,6 @@ using nlohmann::json;
 namespace oauth = mandate::oauth;
 
 namespace {
-
-const oauth::LoadedPolicy& referencePolicy() {
-  static oauth::LoadedPolicy p = [] {
-    oauth::LoadedPolicy lp;
-    std::string error;
-    lp.bundle = mandate::cli::loadPolicy(std::string(MANDATE_SOURCE_DIR) + "/policies", "", "", error);
-    REQUIRE_MESSAGE(lp.bundle, error);
-    lp.hash = lp.bundle->contentHash;
-    lp.generation = 1;
-    return lp;
-  }();
-  return p;
-}
 
 std::string hostile(std::mt19937& rng) {
   static const std::vector<std::string> pieces = {
@@ -60,7 +48,7 @@ std::string hostile(std::mt19937& rng) {
 }  // namespace
 
 TEST_CASE("decision records are compact JSON objects whatever the strings in them") {
-  const auto& p = referencePolicy();
+  const auto& p = oauthtest::referencePolicy();
   const auto& schema = p.bundle->schema;
   CellSet requested(schema.actions.size(), 0);
   for (std::size_t a = 0; a < schema.actions.size(); ++a)

@@ -54,6 +54,19 @@ std::string base64(const std::string& s) {
   return out;
 }
 
+const oauth::LoadedPolicy& referencePolicy() {
+  static oauth::LoadedPolicy p = [] {
+    oauth::LoadedPolicy lp;
+    std::string error;
+    lp.bundle = cli::loadPolicy(std::string(MANDATE_SOURCE_DIR) + "/policies", "", "", error);
+    REQUIRE_MESSAGE(lp.bundle, error);
+    lp.hash = lp.bundle->contentHash;
+    lp.generation = 1;
+    return lp;
+  }();
+  return p;
+}
+
 nlohmann::json Harness::professionalSubject() {
   return {{"kyc_tier", 3},          {"residence", "SG"}, {"category", "professional"},
           {"us_person", false},      {"ecp", true},       {"appropriateness", nlohmann::json::array()},

@@ -17,6 +17,9 @@
 
 namespace oauthtest {
 
+// The reference policies (policies/), compiled once per test binary, as the token endpoint holds them.
+const mandate::oauth::LoadedPolicy& referencePolicy();
+
 struct FakeClock final : mandate::oauth::Clock {
   std::atomic<std::int64_t> ms{1'800'000'000'000};  // 2027-01-15
   std::int64_t nowMs() const override { return ms.load(); }

@@ -7,6 +7,7 @@
 
 #include "oauth/audit_events.h"
 #include "oauth/replay.h"
+#include "harness.h"
 #include "server_setup.h"
 
 using mandate::oauth::CellSet;
@@ -15,19 +16,6 @@ using nlohmann::json;
 namespace oauth = mandate::oauth;
 
 namespace {
-
-const oauth::LoadedPolicy& policy() {
-  static oauth::LoadedPolicy p = [] {
-    oauth::LoadedPolicy lp;
-    std::string error;
-    lp.bundle = mandate::cli::loadPolicy(std::string(MANDATE_SOURCE_DIR) + "/policies", "", "", error);
-    REQUIRE_MESSAGE(lp.bundle, error);
-    lp.hash = lp.bundle->contentHash;
-    lp.generation = 1;
-    return lp;
-  }();
-  return p;
-}
 
 json input(int tier, int aal = 1) {
   return {{"subject",
@@ -48,7 +36,7 @@ json input(int tier, int aal = 1) {
 
 // A record as the server writes it for `in`, asking for `scope`.
 mandate::audit::StoredRecord record(const json& in, const std::string& scope, std::uint64_t seq = 7) {
-  const auto& p = policy();
+  const auto& p = oauthtest::referencePolicy();
   const auto& schema = p.bundle->schema;
   CellSet requested(schema.actions.size(), 0);
   for (const auto& name : oauth::splitSpaces(scope)) {
@@ -104,7 +92,7 @@ std::vector<std::pair<std::string, std::string>> rulesOf(const oauth::RecordRepl
 
 oauth::RecordReplay replay(const mandate::audit::StoredRecord& r) {
   oauth::Evaluator ev;
-  return oauth::replayRecord(policy(), ev, r);
+  return oauth::replayRecord(oauthtest::referencePolicy(), ev, r);
 }
 
 }  // namespace
@@ -210,7 +198,7 @@ TEST_CASE("the report counts a decision once per rule, keeps bounded examples, c
   oauth::ReplayOptions o;
   o.examplesPerRule = 2;
   o.maxChangedSeqs = 3;
-  const auto& p = policy();
+  const auto& p = oauthtest::referencePolicy();
   for (std::uint64_t seq = 1; seq <= 5; ++seq) {
     auto rec = withInput(record(input(2), "read trade", seq), input(0));
     account(report, o, p, rec, replay(rec));
