@@ -102,6 +102,7 @@ int runServe(const ServeArgs& a, CLI::App* cmd) {
     options.checkpointEvery = static_cast<std::uint64_t>(config.audit.checkpointEvery);
     options.checkpointInterval = std::chrono::seconds(config.audit.checkpointIntervalS);
     options.commitDelay = std::chrono::microseconds(config.audit.commitDelayUs);
+    options.walTruncateInterval = std::chrono::seconds(config.store.walTruncateIntervalS);
     try {
       auditLog = audit::AuditLog::open(auditDbPath(config.dataDir), options);
     } catch (const std::exception& e) {

@@ -37,6 +37,8 @@ constexpr std::size_t kMaxData = 1 << 20;
 constexpr int kPageSize = 16384;
 // While failing and idle, the writer tries a write this often.
 constexpr std::chrono::seconds kProbeInterval{1};
+// A WAL truncation that found other connections busy is retried this much later.
+constexpr std::chrono::milliseconds kWalTruncateRetry{10'000};
 
 std::int64_t nowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -263,6 +265,30 @@ struct AuditLog::Impl {
     // Records committed and not yet signed, and since when: the timer signs them T later.
     bool pendingCheckpoint = false;
     auto pendingSince = std::chrono::steady_clock::now();
+    // Committed since the WAL was last truncated, and when the next truncation is due.
+    bool walDirty = false;
+    auto truncateAt = std::chrono::steady_clock::now() + opt.walTruncateInterval;
+    auto truncateWalIfDue = [&] {
+      if (!walDirty || std::chrono::steady_clock::now() < truncateAt) return;
+      bool done = false;
+      std::string error;
+      try {
+        conn->setOperation("audit WAL truncation");
+        done = conn->truncateWal(0);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      walDirty = !done;
+      truncateAt = std::chrono::steady_clock::now() + (done ? opt.walTruncateInterval
+                                                            : std::min(opt.walTruncateInterval, kWalTruncateRetry));
+      std::lock_guard lk(mu);
+      if (done) {
+        ++st.walTruncations;
+      } else {
+        ++st.walTruncateRetries;
+        if (!error.empty()) st.walTruncateError = error;
+      }
+    };
     for (;;) {
       std::vector<Entry> batch;
       bool stop = false;
@@ -273,6 +299,7 @@ struct AuditLog::Impl {
         // Woken by a record, or by the checkpoint timer, or (failing) to probe now and then.
         auto deadline = std::chrono::steady_clock::time_point::max();
         if (pendingCheckpoint) deadline = pendingSince + interval;
+        if (walDirty) deadline = std::min(deadline, truncateAt);
         if (!st.healthy) deadline = std::min(deadline, std::chrono::steady_clock::now() + kProbeInterval);
         if (deadline == std::chrono::steady_clock::time_point::max())
           cv.wait(lk, wake);
@@ -321,6 +348,7 @@ struct AuditLog::Impl {
       const bool closing = stop && pendingCheckpoint;
       if (batch.empty() && !timerDue && !closing) {
         if (stop) return;
+        truncateWalIfDue();  // woken for it, or it is due while idle
         continue;
       }
       std::optional<Checkpoint> cp;
@@ -331,6 +359,7 @@ struct AuditLog::Impl {
         error = e.what();
       }
       if (error.empty()) {
+        walDirty = true;
         if (cp || (batch.empty() && timerDue)) {
           // Signed, or the timer found nothing unsigned (another process signed it).
           pendingCheckpoint = false;
@@ -375,6 +404,8 @@ struct AuditLog::Impl {
         }
         doneCv.notify_one();
       }
+      // After the batch's records were handed over: they do not wait for it.
+      if (!stop) truncateWalIfDue();
       if (stop) {
         // Closing: one more pass drains what was queued meanwhile; a failing store gives up.
         if (!error.empty()) return;
@@ -402,9 +433,11 @@ std::unique_ptr<AuditLog> AuditLog::open(const std::string& dbPath, Options opti
   auto impl = std::make_unique<Impl>(abs.string(), std::move(options), std::move(key));
   impl->checkpointDir = impl->opt.checkpointDir.empty() ? dir : impl->opt.checkpointDir;
   if (impl->opt.queueCapacity == 0 || impl->opt.queueBytes < (1u << 21) || impl->opt.checkpointEvery == 0 ||
-      impl->opt.checkpointInterval.count() <= 0 || impl->opt.commitTarget == 0 || impl->opt.commitDelay.count() < 0 || impl->opt.commitGap.count() <= 0)
+      impl->opt.checkpointInterval.count() <= 0 || impl->opt.commitTarget == 0 || impl->opt.commitDelay.count() < 0 || impl->opt.commitGap.count() <= 0 ||
+      impl->opt.walTruncateInterval.count() <= 0)
     throw AuditError(
-        "audit: queueCapacity, checkpointEvery, checkpointInterval, commitTarget and commitGap must be positive, "
+        "audit: queueCapacity, checkpointEvery, checkpointInterval, commitTarget, commitGap and walTruncateInterval "
+        "must be positive, "
         "queueBytes >= 2 MiB, commitDelay >= 0");
   try {
     impl->conn = std::make_unique<sql::Connection>(impl->dbPath, kPageSize);

@@ -78,6 +78,10 @@ struct Options {
   std::uint64_t checkpointEvery = 1000;                    // records between signed checkpoints
   std::chrono::milliseconds checkpointInterval{60'000};    // or this long, if anything was appended
   std::string checkpointDir;                               // audit-checkpoint.txt; default: the db's directory
+  // After a commit, the writer truncates the WAL (wal_checkpoint(TRUNCATE)) once this long has
+  // passed since it last did; it never waits for readers or another process's writer: when they
+  // are busy it tries again 10 s (at most this interval) later.
+  std::chrono::milliseconds walTruncateInterval{300'000};
   // Test hook, run by the writer inside each transaction (a batch, or the probe it writes every
   // second while failing and idle) just before COMMIT: a non-empty return value fails it with
   // that error (fault injection); it may also block.
@@ -93,6 +97,9 @@ struct Status {
   std::size_t queued = 0;
   std::uint64_t headSeq = 0;   // last sequence this process saw committed
   std::string checkpointFileError;  // last failure to write audit-checkpoint.txt (records unaffected)
+  std::uint64_t walTruncations = 0;     // completed WAL truncations
+  std::uint64_t walTruncateRetries = 0; // attempts that found other connections busy or failed
+  std::string walTruncateError;         // the last failure other than busy (records unaffected)
 };
 
 class AuditLog {

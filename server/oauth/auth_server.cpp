@@ -1,6 +1,7 @@
 #include "oauth/auth_server.h"
 
 #include <chrono>
+#include <limits>
 
 #include "jose/jose.h"
 #include "oauth/endpoints.h"
@@ -18,6 +19,7 @@ AuthServer::AuthServer(Config config, store::Store& store, PolicyHolder& policy,
   ctx_.setIssuer(ctx_.config.issuer);
   // Request ids: unique across restarts without coordination (random per process, then a count).
   requestIdPrefix_ = jose::b64urlEncode(ctx_.random(6)) + "-";
+  nextWalTruncateMs_ = clock.nowMs() + ctx_.config.store.walTruncateIntervalS * 1000;
 }
 
 void AuthServer::setAudit(audit::AuditLog* log, std::string policySource) {
@@ -78,6 +80,23 @@ void AuthServer::pollStore() {
   } catch (const std::exception& e) {
     if (storeOk_.exchange(false)) logEvent(Level::Error, "store unreachable", {{"error", e.what()}});
   }
+  truncateStoreJournalIfDue();
+}
+
+void AuthServer::truncateStoreJournalIfDue() {
+  const std::int64_t now = ctx_.clock.nowMs();
+  std::int64_t due = nextWalTruncateMs_.load();
+  // One caller at a time (the poller, or a test calling pollStore).
+  if (now < due || !nextWalTruncateMs_.compare_exchange_strong(due, std::numeric_limits<std::int64_t>::max())) return;
+  bool done = false;
+  try {
+    done = ctx_.store.truncateJournal();
+    if (!done) logEvent(Level::Info, "store WAL not truncated: other connections busy; retrying in 10 s");
+  } catch (const std::exception& e) {
+    logEvent(Level::Warn, "store WAL truncation failed; retrying in 10 s", {{"error", e.what()}});
+  }
+  if (done) walTruncations_.fetch_add(1);
+  nextWalTruncateMs_ = now + (done ? ctx_.config.store.walTruncateIntervalS * 1000 : kWalTruncateRetryMs);
 }
 
 bool AuthServer::reloadPolicy(std::string& error) {

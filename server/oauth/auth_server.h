@@ -37,8 +37,10 @@ class AuthServer {
   // Policy reload (SIGHUP, `mandate policy reload`): logged, counted, audited, old bundle kept on
   // failure.
   bool reloadPolicy(std::string& error);
-  // Checks the store for changes now (the poller does this every 250 ms).
+  // Checks the store for changes now, and truncates its WAL when [store] wal_truncate_interval_s
+  // has passed on the injected clock since the last truncation (the poller does this every 250 ms).
   void pollStore();
+  std::uint64_t walTruncations() const { return walTruncations_.load(); }  // completed, for tests
   Metrics& metrics() { return metrics_; }
 
  private:
@@ -56,6 +58,10 @@ class AuthServer {
   std::string requestIdPrefix_;
   std::atomic<std::uint64_t> requestCounter_{0};
   void auditOutcome(bool durable, const std::string& error);
+  void truncateStoreJournalIfDue();
+  static constexpr std::int64_t kWalTruncateRetryMs = 10'000;
+  std::atomic<std::int64_t> nextWalTruncateMs_{0};
+  std::atomic<std::uint64_t> walTruncations_{0};
   std::thread poller_;
   std::mutex pollMutex_;
   std::condition_variable pollCv_;

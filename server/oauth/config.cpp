@@ -105,6 +105,7 @@ bool applySetting(const std::string& key, const nlohmann::json& v, Config& c, st
   if (key == "audit.checkpoint_every") return num(1, 100'000'000, c.audit.checkpointEvery);
   if (key == "audit.checkpoint_interval_s") return num(1, 86'400, c.audit.checkpointIntervalS);
   if (key == "audit.commit_delay_us") return num(0, 100'000, c.audit.commitDelayUs);
+  if (key == "store.wal_truncate_interval_s") return num(10, 86'400, c.store.walTruncateIntervalS);
   why = "unknown setting";
   return false;
 }

@@ -24,6 +24,12 @@ struct AuditSettings {
                                             // (ends early once arrivals pause for 100 µs); 0: none
 };
 
+struct StoreSettings {
+  // Both databases of the data directory (mandate.db, audit.db) get a wal_checkpoint(TRUNCATE)
+  // this often; one that finds other connections busy is retried 10 s later.
+  std::int64_t walTruncateIntervalS = 300;
+};
+
 struct Config {
   std::string dataDir = "./mandate-data";
   std::string listen = "127.0.0.1:8080";
@@ -36,6 +42,7 @@ struct Config {
   http::Options http;
   TokenSettings tokens;
   AuditSettings audit;
+  StoreSettings store;
 };
 
 // Applies a TOML (or JSON, by extension .json) file on top of `config`. False with a reason

@@ -94,6 +94,20 @@ void Connection::exec(const char* sql, const char* what) {
 
 bool Connection::idle() const { return sqlite3_get_autocommit(db_) != 0; }
 
+bool Connection::truncateWal(int waitMs) {
+  // The process's own writers queue on the mutex rather than hitting SQLITE_BUSY meanwhile.
+  std::unique_lock<std::mutex> lock;
+  if (writeLock_) lock = std::unique_lock(*writeLock_);
+  int rc = sqlite3_busy_timeout(db_, waitMs);
+  if (rc != SQLITE_OK) fail(db_, rc, op_, "busy_timeout");
+  rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  const int restored = sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+  if (rc == SQLITE_BUSY) return false;
+  if (rc != SQLITE_OK) fail(db_, rc, op_, "wal_checkpoint(TRUNCATE)");
+  if (restored != SQLITE_OK) fail(db_, restored, op_, "busy_timeout");
+  return true;
+}
+
 Stmt::Stmt(Connection& c, const char* sql) : c_(c), s_(c.statement(sql)) {}
 
 Stmt::~Stmt() {

@@ -47,6 +47,15 @@ class Connection {
   // True when no transaction is open; a connection left inside one is not reused.
   bool idle() const;
 
+  // wal_checkpoint(TRUNCATE): copies every WAL frame into the database, syncs it and truncates
+  // the WAL file to zero bytes. SQLite's automatic checkpoints are passive: a reader on an older
+  // snapshot stops them short of the WAL's end, and they never shrink the file, so under steady
+  // reads the WAL can only grow (security.md, Durability). Waits at most `waitMs` for other
+  // writers and for readers of older snapshots, holding this process's write mutex meanwhile;
+  // returns false if they were still busy (the WAL is then checkpointed as far as they allowed
+  // and keeps its size). Throws StoreError on any other failure.
+  bool truncateWal(int waitMs);
+
   // Shared by the connections of one pool: see WriteTx.
   void setWriteLock(std::mutex* m) { writeLock_ = m; }
   std::mutex* writeLock() const { return writeLock_; }

@@ -383,6 +383,11 @@ class SqliteStore final : public Store {
     return q.step();
   }
 
+  bool truncateJournal() override {
+    auto c = pool_.acquire("truncateJournal");
+    return c->truncateWal(0);
+  }
+
   std::int64_t configVersion() override {
     auto c = pool_.acquire("configVersion");
     Stmt q(*c, "SELECT version FROM config_version WHERE id = 1");

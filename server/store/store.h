@@ -119,6 +119,11 @@ class Store {
   // A number that changes whenever subjects, clients or keys change, from this process or
   // another (the admin CLI): the server polls it to refresh its caches.
   virtual std::int64_t configVersion() = 0;
+
+  // Housekeeping the server runs periodically: SQLite checkpoints its WAL into the database and
+  // truncates it to zero bytes (see sqlite::Connection::truncateWal). Never waits for other
+  // connections: false when they were busy, to be retried soon.
+  virtual bool truncateJournal() = 0;
 };
 
 // Opens (creating if needed) the SQLite store at `path` (WAL, synchronous=FULL, busy timeout),

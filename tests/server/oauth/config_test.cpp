@@ -66,6 +66,13 @@ max_access_ttl_s = 600
   Config j;
   REQUIRE(mandate::oauth::applyConfigFile(writeTemp("e.json", R"({"tokens":{"clock_skew_s":5}})"), j, error));
   CHECK(j.tokens.clockSkewS == 5);
+
+  Config w;
+  CHECK(w.store.walTruncateIntervalS == 300);
+  REQUIRE(mandate::oauth::applyConfigFile(writeTemp("f.toml", "[store]\nwal_truncate_interval_s = 60\n"), w, error));
+  CHECK(w.store.walTruncateIntervalS == 60);
+  CHECK_FALSE(mandate::oauth::applyConfigFile(writeTemp("g.toml", "[store]\nwal_truncate_interval_s = 0\n"), w, error));
+  CHECK(error.find("store.wal_truncate_interval_s") != std::string::npos);
 }
 
 TEST_CASE("config: environment over file, and --listen / --issuer validation") {

@@ -2,6 +2,10 @@
 // cases of security.md that concern the token, introspection and revocation endpoints.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
 #include "harness.h"
 #include "oauth/json_text.h"
 #include "oauth/form.h"
@@ -454,6 +458,42 @@ TEST_CASE("key rotation: the new key is published before it signs; old tokens st
   bot.h.clock.advanceSeconds(o.keepOldMs / 1000);
   bot.h.server->pollStore();
   CHECK(bot.h.get("/jwks").body["keys"].size() == 1);
+}
+
+TEST_CASE("store WAL: the server truncates it once [store] wal_truncate_interval_s passed on its clock") {
+  Bot bot;  // its subject and client are writes: the WAL has frames
+  const auto wal = bot.h.dir / "mandate.db-wal";
+  auto walBytes = [&] {
+    std::error_code ec;
+    auto n = std::filesystem::file_size(wal, ec);
+    return ec ? std::uintmax_t{0} : n;
+  };
+  // The poller thread calls pollStore too; whichever call finds it due does it.
+  auto waitTruncations = [&](std::uint64_t n) {
+    for (int i = 0; i < 500 && bot.h.server->walTruncations() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return bot.h.server->walTruncations();
+  };
+  CHECK(walBytes() > 0);
+  bot.h.clock.advanceSeconds(299);  // the default interval is 300 s
+  bot.h.server->pollStore();
+  CHECK(bot.h.server->walTruncations() == 0);
+  CHECK(walBytes() > 0);
+  bot.h.clock.advanceSeconds(2);
+  bot.h.server->pollStore();
+  CHECK(waitTruncations(1) == 1);
+  CHECK(walBytes() == 0);
+  // Tokens are still issued; the next truncation is an interval later.
+  bot.h.subject("acct-2", Harness::professionalSubject());
+  CHECK(bot.token({{"scope", "read"}}).status == 200);
+  CHECK(walBytes() > 0);
+  bot.h.clock.advanceSeconds(299);
+  bot.h.server->pollStore();
+  CHECK(bot.h.server->walTruncations() == 1);
+  bot.h.clock.advanceSeconds(2);
+  bot.h.server->pollStore();
+  CHECK(waitTruncations(2) == 2);
+  CHECK(walBytes() == 0);
 }
 
 TEST_CASE("policy reload: a bundle that fails is refused and the old one stays live") {
