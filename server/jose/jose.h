@@ -57,6 +57,15 @@ class Key {
   std::string thumbprint() const;       // RFC 7638, SHA-256, base64url
   EVP_PKEY* evp() const { return key_.get(); }
 
+  // ES256 private keys: computes, at most `batch` at a time, the message-independent part of
+  // future signatures (the nonce k, k^-1 and r: ~95% of the cost) until the key (shared by its
+  // copies) holds `target`. Each is used by exactly one later signature, then erased; a signature
+  // with none left is computed whole, as always. For a thread that runs on idle CPU
+  // (oauth::SignAhead). Returns how many it computed: 0 when the key holds `target` already, or
+  // is not an ES256 private key.
+  std::size_t precomputeSignatures(std::size_t target, std::size_t batch) const;
+  std::size_t precomputedSignatures() const;
+
  private:
   friend struct detail::KeyAccess;
   Key() = default;

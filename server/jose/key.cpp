@@ -67,6 +67,7 @@ bool configure(EVP_PKEY_CTX* ctx, Alg alg) {
 KeyState::~KeyState() {
   freeAll(signPool);
   freeAll(verifyPool);
+  freeAhead(*this);
   EVP_PKEY_free(pkey);
 }
 

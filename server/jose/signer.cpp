@@ -79,6 +79,7 @@ bool rawSign(const Key& key, std::string_view input, std::string& signature, std
   }
   unsigned char dgst[32];
   if (!digest(input, dgst, error)) return false;
+  if (key.alg() == Alg::ES256 && signAhead(KeyAccess::state(key), dgst, signature)) return true;
   PooledCtx ctx(key, true, error);
   if (ctx.get() == nullptr) return false;
   unsigned char buf[1024];  // an 8192-bit RSA signature, or a DER ECDSA one (<= 72 bytes)

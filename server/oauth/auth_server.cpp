@@ -20,6 +20,7 @@ AuthServer::AuthServer(Config config, store::Store& store, PolicyHolder& policy,
   // Request ids: unique across restarts without coordination (random per process, then a count).
   requestIdPrefix_ = jose::b64urlEncode(ctx_.random(6)) + "-";
   nextWalTruncateMs_ = clock.nowMs() + ctx_.config.store.walTruncateIntervalS * 1000;
+  signAhead_ = std::make_unique<SignAhead>(keys_, static_cast<std::size_t>(ctx_.config.tokens.precomputeSignatures));
 }
 
 void AuthServer::setAudit(audit::AuditLog* log, std::string policySource) {
@@ -46,6 +47,7 @@ void AuthServer::start() {
   KeyRing::ensureKey(ctx_.store, ctx_.clock, ctx_.config.signingAlg);
   lastVersion_ = ctx_.store.configVersion();
   keys_.refresh();
+  signAhead_->start();
   poller_ = std::thread([this] {
     std::unique_lock lock(pollMutex_);
     while (!stopping_) {
@@ -65,6 +67,7 @@ void AuthServer::stop() {
   }
   pollCv_.notify_all();
   if (poller_.joinable()) poller_.join();
+  signAhead_->stop();
 }
 
 void AuthServer::pollStore() {

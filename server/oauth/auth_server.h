@@ -11,6 +11,7 @@
 #include "http/server.h"
 #include "oauth/audit_events.h"
 #include "oauth/context.h"
+#include "oauth/sign_ahead.h"
 
 namespace mandate::oauth {
 
@@ -19,7 +20,8 @@ class AuthServer {
   AuthServer(Config config, store::Store& store, PolicyHolder& policy, const Clock& clock, RandomSource random);
   ~AuthServer();
 
-  // Fills the caches and starts the poller. Throws StoreError if the store cannot be read.
+  // Fills the caches and starts the poller and the signature precomputation ([tokens]
+  // precompute_signatures). Throws StoreError if the store cannot be read.
   void start();
   void stop();
   void setIssuer(const std::string& issuer) { ctx_.setIssuer(issuer); }
@@ -62,6 +64,7 @@ class AuthServer {
   static constexpr std::int64_t kWalTruncateRetryMs = 10'000;
   std::atomic<std::int64_t> nextWalTruncateMs_{0};
   std::atomic<std::uint64_t> walTruncations_{0};
+  std::unique_ptr<SignAhead> signAhead_;
   std::thread poller_;
   std::mutex pollMutex_;
   std::condition_variable pollCv_;

@@ -97,6 +97,7 @@ bool applySetting(const std::string& key, const nlohmann::json& v, Config& c, st
   if (key == "tokens.refresh_absolute_s") return num(60, 365LL * 86'400, c.tokens.refreshAbsoluteS);
   if (key == "tokens.assertion_max_lifetime_s") return num(1, 3600, c.tokens.assertionMaxLifetimeS);
   if (key == "tokens.clock_skew_s") return num(0, 300, c.tokens.clockSkewS);
+  if (key == "tokens.precompute_signatures") return num(0, 65'536, c.tokens.precomputeSignatures);
   if (key == "audit.enabled") {
     if (!v.is_boolean()) return why = "expected true or false", false;
     c.audit.enabled = v.get<bool>();

@@ -14,6 +14,8 @@ struct TokenSettings {
   std::int64_t refreshAbsoluteS = 30 * 24 * 3600;  // a refresh token family, from its first token
   std::int64_t assertionMaxLifetimeS = 300;     // private_key_jwt: exp at most this far ahead
   std::int64_t clockSkewS = 60;                 // tolerated skew on exp / nbf / iat
+  // ES256 signature values kept precomputed on idle CPU (oauth::SignAhead); 0: none.
+  std::int64_t precomputeSignatures = 1024;
 };
 
 struct AuditSettings {

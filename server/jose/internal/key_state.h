@@ -2,10 +2,13 @@
 // What a Key shares between its copies: the EVP_PKEY and pools of initialised contexts.
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "jose/jose.h"
 #include "jose/internal/ossl.h"
+
+struct ec_key_st;  // OpenSSL's EC_KEY (its typedef is among the deprecated declarations)
 
 namespace mandate::jose::detail {
 
@@ -23,7 +26,23 @@ struct KeyState {
   std::vector<EVP_PKEY_CTX*> verifyPool;
   std::once_flag thumbprintOnce;
   std::string thumbprint;
+
+  // ES256 signatures computed ahead (Key::precomputeSignatures): (k^-1 mod n, r = x(kG) mod n)
+  // pairs, as secret as the private key. Each is taken out under the mutex for exactly one
+  // signature and cleared when freed. The legacy EC_KEY view of pkey is what OpenSSL's
+  // ECDSA_sign_setup / ECDSA_do_sign_ex take; it is made once, on the first precomputation.
+  std::mutex aheadMu;
+  std::vector<std::pair<BIGNUM*, BIGNUM*>> ahead;
+  std::once_flag ecOnce;
+  ::ec_key_st* ec = nullptr;
 };
+
+// ES256 with one of the key's precomputed pairs, if it has one: the 64-byte R||S signature of
+// the SHA-256 `dgst`. False when none is left (or the pair could not sign, and is then dropped):
+// the caller signs the ordinary way.
+bool signAhead(KeyState& state, const unsigned char (&dgst)[32], std::string& signature);
+// Clears and frees the precomputed pairs and the EC_KEY view (the key state's destructor).
+void freeAhead(KeyState& state);
 
 struct KeyAccess {
   // Takes ownership of `pkey` (also on failure). `alg` must already be checked against the key.

@@ -68,6 +68,11 @@ max_access_ttl_s = 600
   CHECK(j.tokens.clockSkewS == 5);
 
   Config w;
+  CHECK(w.tokens.precomputeSignatures == 1024);
+  REQUIRE(mandate::oauth::applyConfigFile(writeTemp("p.toml", "[tokens]\nprecompute_signatures = 0\n"), w, error));
+  CHECK(w.tokens.precomputeSignatures == 0);
+  CHECK_FALSE(mandate::oauth::applyConfigFile(writeTemp("q.toml", "[tokens]\nprecompute_signatures = -1\n"), w, error));
+  CHECK(error.find("tokens.precompute_signatures") != std::string::npos);
   CHECK(w.store.walTruncateIntervalS == 300);
   REQUIRE(mandate::oauth::applyConfigFile(writeTemp("f.toml", "[store]\nwal_truncate_interval_s = 60\n"), w, error));
   CHECK(w.store.walTruncateIntervalS == 60);

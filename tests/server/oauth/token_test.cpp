@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "harness.h"
@@ -458,6 +460,42 @@ TEST_CASE("key rotation: the new key is published before it signs; old tokens st
   bot.h.clock.advanceSeconds(o.keepOldMs / 1000);
   bot.h.server->pollStore();
   CHECK(bot.h.get("/jwks").body["keys"].size() == 1);
+}
+
+TEST_CASE("signature precomputation runs on a SCHED_IDLE thread named sign-ahead, and stops with the server") {
+  Bot bot;
+  // The thread's scheduling policy, from /proc (field 41 of stat): 5 is SCHED_IDLE.
+  auto policyOf = [](const std::string& name) -> int {
+    for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(t.path() / "comm");
+      std::string n;
+      std::getline(comm, n);
+      if (n != name) continue;
+      std::ifstream statFile(t.path() / "stat");
+      std::string stat;
+      std::getline(statFile, stat);
+      std::istringstream rest(stat.substr(stat.rfind(')') + 2));  // fields from 3 on
+      std::string field;
+      for (int i = 3; i <= 41 && rest >> field; ++i) {
+      }
+      return std::stoi(field);
+    }
+    return -1;  // no such thread
+  };
+  int policy = -1;
+  for (int i = 0; i < 200 && policy != 5; ++i) {  // the thread names and schedules itself first thing
+    policy = policyOf("sign-ahead");
+    if (policy != 5) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(policy == 5);
+  // Tokens signed meanwhile (from the stock or not) verify against /jwks.
+  for (int i = 0; i < 20; ++i) {
+    auto r = bot.token({{"scope", "read"}});
+    REQUIRE(r.status == 200);
+    CHECK(bot.h.verifyWithJwks(r.body["access_token"]).is_object());
+  }
+  bot.h.server->stop();
+  CHECK(policyOf("sign-ahead") == -1);
 }
 
 TEST_CASE("store WAL: the server truncates it once [store] wal_truncate_interval_s passed on its clock") {
