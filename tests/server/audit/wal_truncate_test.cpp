@@ -1,6 +1,7 @@
-// The writer's periodic wal_checkpoint(TRUNCATE) (security.md, Durability): the WAL file goes
-// back to zero bytes, a reader on an older snapshot makes it retry instead of blocking appends,
-// and the chain is whole afterwards.
+// The audit log's WAL: checkpointed every few pages (small checkpoints: short stalls of the
+// writer), and truncated periodically (security.md, Durability): the WAL file goes back to zero
+// bytes, a reader on an older snapshot makes it retry instead of blocking appends, and the chain
+// is whole afterwards.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -32,6 +33,34 @@ bool waitFor(AuditLog& log, Pred pred) {
 }
 
 }  // namespace
+
+TEST_CASE("audit WAL: checkpointed every few pages, so it stays small while records pour in") {
+  TempDir dir;
+  const auto path = dir.file("audit.db");
+  auto log = AuditLog::open(path);  // truncation at its default, 5 minutes: not in this test
+  // 3,000 records of ~1.5 KB (a token decision's size), 20 per transaction: ~4.5 MB of records.
+  // With SQLite's default (a checkpoint past 1,000 pages: 16 MB) the WAL would hold them all.
+  const std::string pad(1400, 'x');
+  for (int chunk = 0; chunk < 150; ++chunk) {
+    std::atomic<int> left{20};
+    std::promise<void> all;
+    for (int i = 0; i < 20; ++i) {
+      Record r = sampleRecord(chunk * 20 + i);
+      r.dataJson = R"({"pad":")" + pad + R"("})";
+      log->append(std::move(r), [&](bool ok, std::string) {
+        CHECK(ok);
+        if (--left == 0) all.set_value();
+      });
+    }
+    all.get_future().wait();
+  }
+  CHECK(std::filesystem::file_size(path) > 4'000'000);  // the records are in the database file
+  CHECK(walBytes(path) < 1'500'000);
+  log.reset();
+  auto rep = verify(path);
+  REQUIRE_MESSAGE(rep.ok(), rep.detail);
+  CHECK(rep.records == 3000);
+}
 
 TEST_CASE("audit WAL: truncated to zero bytes once the interval passed after a commit") {
   TempDir dir;
