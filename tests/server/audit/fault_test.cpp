@@ -213,3 +213,41 @@ TEST_CASE("fault: SIGKILL while appending: every acknowledged record survives, t
   log.reset();
   CHECK(verify(path).ok());
 }
+
+TEST_CASE("fault: a failing, idle writer with a WAL truncation due probes once a second, not in a loop") {
+  // Committed records (a WAL to truncate later), then a failing batch before the truncation is
+  // due: the idle writer is unhealthy with a truncation deadline that passes while it probes.
+  // A set-up slower than the 500 ms interval is tried again.
+  for (int attempt = 0;; ++attempt) {
+    REQUIRE(attempt < 5);
+    TempDir dir;
+    const auto path = dir.file("audit.db");
+    std::atomic<bool> broken{false};
+    std::atomic<int> commitsTried{0};
+    Options opt;
+    opt.walTruncateInterval = std::chrono::milliseconds(500);
+    opt.beforeCommit = [&]() -> std::string {
+      ++commitsTried;
+      return broken ? "injected: disk I/O error" : "";
+    };
+    auto log = AuditLog::open(path, opt);
+    CHECK(appendAll(*log, records(5, 1)).durable == 5);
+    broken = true;
+    CHECK(appendAll(*log, records(1, 6)).failed == 1);
+    REQUIRE_FALSE(log->healthy());
+    const int before = commitsTried;
+    if (log->status().walTruncations != 0) continue;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    // Probes at ~1 s intervals: two or three in 2.5 s (thousands when the loop spun).
+    const int probes = commitsTried - before;
+    CHECK(probes >= 1);
+    CHECK(probes <= 4);
+    CHECK(log->status().walTruncations == 0);
+    broken = false;  // recovered by the next probe; the truncation follows
+    for (int i = 0; i < 300 && log->status().walTruncations == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(log->healthy());
+    CHECK(log->status().walTruncations == 1);
+    break;
+  }
+}
