@@ -17,6 +17,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 #include "jose/internal/key_state.h"
 
 namespace mandate::jose {
@@ -39,11 +41,16 @@ std::size_t Key::precomputeSignatures(std::size_t target, std::size_t batch) con
   detail::KeyState& st = *state_;
   EC_KEY* ec = legacyKey(st);
   if (ec == nullptr) return 0;
-  std::size_t held = precomputedSignatures();
-  std::size_t computed = 0;
+  const std::size_t held = precomputedSignatures();
+  if (held >= target) return 0;
+  // Computed outside the pool's mutex and added under one short lock: the thread computing them
+  // runs at SCHED_IDLE and may be preempted anywhere, and must not be preempted holding it.
+  const std::size_t want = std::min(batch, target - held);
+  std::vector<std::pair<BIGNUM*, BIGNUM*>> fresh;
+  fresh.reserve(want);
   BN_CTX* ctx = BN_CTX_new();
   if (ctx == nullptr) return 0;
-  for (; computed < batch && held < target; ++computed) {
+  while (fresh.size() < want) {
     BIGNUM* kinv = nullptr;
     BIGNUM* r = nullptr;
     if (ECDSA_sign_setup(ec, ctx, &kinv, &r) != 1) {
@@ -52,12 +59,13 @@ std::size_t Key::precomputeSignatures(std::size_t target, std::size_t batch) con
       BN_clear_free(r);
       break;
     }
-    std::lock_guard lock(st.aheadMu);
-    st.ahead.emplace_back(kinv, r);
-    held = st.ahead.size();
+    fresh.emplace_back(kinv, r);
   }
   BN_CTX_free(ctx);
-  return computed;
+  std::lock_guard lock(st.aheadMu);
+  if (st.ahead.capacity() < target) st.ahead.reserve(target);  // once per key: no growth later
+  st.ahead.insert(st.ahead.end(), fresh.begin(), fresh.end());
+  return fresh.size();
 }
 
 std::size_t Key::precomputedSignatures() const {
@@ -71,8 +79,10 @@ namespace detail {
 bool signAhead(KeyState& st, const unsigned char (&dgst)[32], std::string& signature) {
   std::pair<BIGNUM*, BIGNUM*> pair{nullptr, nullptr};
   {
-    std::lock_guard lock(st.aheadMu);
-    if (st.ahead.empty()) return false;
+    // Never waits: the pool's other user is a SCHED_IDLE thread, which a busy core may not run
+    // again for a while; a request that finds the mutex taken signs the ordinary way.
+    std::unique_lock lock(st.aheadMu, std::try_to_lock);
+    if (!lock.owns_lock() || st.ahead.empty()) return false;
     pair = st.ahead.back();
     st.ahead.pop_back();
   }

@@ -8,10 +8,13 @@
 #include <openssl/pem.h>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "jose/internal/key_state.h"
 #include "support.h"
 
 using namespace mandate::jose;
@@ -114,6 +117,25 @@ TEST_SUITE("jose precomputed ES256") {
       }
     CHECK(rs.size() == 1200);
     for (int i = 0; i < 1200; i += 97) CHECK(opensslVerifies(pem, tokens[i / 300][i % 300]));
+  }
+
+  TEST_CASE("a request never waits for the stock's mutex: with it held, it signs the ordinary way") {
+    // The precomputing thread runs at SCHED_IDLE; preempted while holding the mutex, it may not
+    // run again for a while on busy cores. Here the test holds the mutex in its place.
+    const Key key = generated(Alg::ES256);
+    REQUIRE(key.precomputeSignatures(10, 10) == 10);
+    auto& st = detail::KeyAccess::state(key);
+    std::unique_lock held(st.aheadMu);
+    auto signing = std::async(std::launch::async, [&] { return tokenFor(key, 1); });
+    const bool finished = signing.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+    held.unlock();  // lets a blocked signer finish, so a failure below does not hang
+    CHECK(finished);
+    const std::string tok = signing.get();
+    CHECK(accepts(tok, key, {Alg::ES256}));
+    CHECK(opensslVerifies(key.publicPem(), tok));
+    CHECK(key.precomputedSignatures() == 10);  // none taken: it signed without the stock
+    CHECK(accepts(tokenFor(key, 2), key, {Alg::ES256}));
+    CHECK(key.precomputedSignatures() == 9);  // and with the mutex free, the stock is used again
   }
 
   TEST_CASE("other algorithms and public keys precompute nothing and sign as before") {
