@@ -92,14 +92,22 @@ void AuthServer::truncateStoreJournalIfDue() {
   // One caller at a time (the poller, or a test calling pollStore).
   if (now < due || !nextWalTruncateMs_.compare_exchange_strong(due, std::numeric_limits<std::int64_t>::max())) return;
   bool done = false;
+  std::string error;
   try {
     done = ctx_.store.truncateJournal();
-    if (!done) logEvent(Level::Info, "store WAL not truncated: other connections busy; retrying in 10 s");
   } catch (const std::exception& e) {
-    logEvent(Level::Warn, "store WAL truncation failed; retrying in 10 s", {{"error", e.what()}});
+    error = e.what();
+  } catch (...) {
+    error = "unknown error";
   }
-  if (done) walTruncations_.fetch_add(1);
+  // Rescheduled before anything else can throw: left at its maximum, no truncation would come again.
   nextWalTruncateMs_ = now + (done ? ctx_.config.store.walTruncateIntervalS * 1000 : kWalTruncateRetryMs);
+  if (done)
+    walTruncations_.fetch_add(1);
+  else if (error.empty())
+    logEvent(Level::Info, "store WAL not truncated: other connections busy; retrying in 10 s");
+  else
+    logEvent(Level::Warn, "store WAL truncation failed; retrying in 10 s", {{"error", error}});
 }
 
 bool AuthServer::reloadPolicy(std::string& error) {

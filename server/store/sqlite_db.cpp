@@ -102,9 +102,10 @@ bool Connection::truncateWal(int waitMs) {
   if (rc != SQLITE_OK) fail(db_, rc, op_, "busy_timeout");
   rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   const int restored = sqlite3_busy_timeout(db_, kBusyTimeoutMs);
-  if (rc == SQLITE_BUSY) return false;
-  if (rc != SQLITE_OK) fail(db_, rc, op_, "wal_checkpoint(TRUNCATE)");
   if (restored != SQLITE_OK) fail(db_, restored, op_, "busy_timeout");
+  // The primary code: with extended result codes on, busy can also come as SQLITE_BUSY_*.
+  if ((rc & 0xff) == SQLITE_BUSY) return false;
+  if (rc != SQLITE_OK) fail(db_, rc, op_, "wal_checkpoint(TRUNCATE)");
   return true;
 }
 
