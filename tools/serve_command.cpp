@@ -6,13 +6,12 @@
 #include <fstream>
 #include <iostream>
 
-#include <openssl/rand.h>
-
 #include "commands.h"
 #include "compile_sources.h"
 #include "files.h"
 #include "audit/audit_log.h"
 #include "http/server.h"
+#include "jose/jose.h"
 #include "oauth/auth_server.h"
 #include "oauth/log.h"
 #include "server_setup.h"
@@ -27,8 +26,8 @@ struct ServeArgs {
 };
 
 std::string randomBytes(std::size_t n) {
-  std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+  std::string out = jose::bufferedRandomBytes(n);
+  if (out.size() != n) {
     // Without randomness no token id or secret is safe: stop rather than continue.
     oauth::logEvent(oauth::Level::Error, "the random number generator failed");
     std::abort();

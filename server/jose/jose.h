@@ -123,6 +123,10 @@ std::optional<std::vector<JwkEntry>> parseJwks(const nlohmann::json& jwks, std::
 
 std::string sha256(std::string_view bytes);            // raw 32 bytes
 std::string randomBytes(std::size_t n);                // CSPRNG (RAND_bytes); aborts never: empty on failure
+// The same, for small draws on a hot path: from a per-thread buffer refilled by RAND_bytes 4 KiB
+// at a time (OpenSSL takes two locks per call). Each byte is handed out once. Empty on failure
+// (n > 0). Not for a process that forks.
+std::string bufferedRandomBytes(std::size_t n);
 bool constantTimeEqual(std::string_view a, std::string_view b);
 
 }  // namespace mandate::jose
