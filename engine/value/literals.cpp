@@ -351,23 +351,29 @@ const char* const* countryCodes(std::size_t& count) {
 }
 
 std::string toString(const Decimal& d) {
-  __int128 u = d.units;
-  bool neg = u < 0;
-  if (neg) u = -u;
-  __int128 scale = pow10(Decimal::kScale);
-  __int128 whole = u / scale, frac = u % scale;
-  std::string w;
-  do {
-    w.insert(w.begin(), static_cast<char>('0' + static_cast<int>(whole % 10)));
-    whole /= 10;
-  } while (whole > 0);
-  std::string f;
-  for (int i = 0; i < Decimal::kScale; ++i) {
-    f.insert(f.begin(), static_cast<char>('0' + static_cast<int>(frac % 10)));
-    frac /= 10;
+  // Digits written backwards into a buffer, in 64-bit arithmetic where the value fits: every
+  // token's limits are formatted here, and 128-bit division is a library call per digit.
+  unsigned __int128 u = d.units < 0 ? -static_cast<unsigned __int128>(d.units) : static_cast<unsigned __int128>(d.units);
+  constexpr auto scale = static_cast<unsigned __int128>(pow10(Decimal::kScale));
+  unsigned __int128 whole = u / scale;
+  auto frac = static_cast<std::uint64_t>(u % scale);
+  char buf[64];  // 20 digits, a point, 18 digits and a sign at most
+  char* const end = buf + sizeof buf;
+  char* p = end;
+  if (frac != 0) {
+    int digits = Decimal::kScale;
+    for (; frac % 10 == 0; frac /= 10) --digits;  // no trailing zeros
+    for (; digits > 0; --digits, frac /= 10) *--p = static_cast<char>('0' + frac % 10);
+    *--p = '.';
   }
-  while (!f.empty() && f.back() == '0') f.pop_back();
-  return (neg ? "-" : "") + w + (f.empty() ? "" : "." + f);
+  for (; whole > std::numeric_limits<std::uint64_t>::max(); whole /= 10) *--p = static_cast<char>('0' + static_cast<int>(whole % 10));
+  auto w = static_cast<std::uint64_t>(whole);
+  do {
+    *--p = static_cast<char>('0' + w % 10);
+    w /= 10;
+  } while (w > 0);
+  if (d.units < 0) *--p = '-';
+  return std::string(p, end);
 }
 
 std::string formatDuration(std::int64_t ms) {

@@ -1,6 +1,7 @@
 // engine/value/literals.h and closestMatch (engine/diag/diagnostic.h).
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -181,6 +182,40 @@ TEST_CASE("decimals are exact") {
   CHECK(lit::toString(lit::Decimal::fromInt(-3)) == "-3");
   CHECK(lit::toString(lit::Decimal{-decOf("2.75").units}) == "-2.75");
   CHECK((lit::Decimal::fromInt(42) == decOf("42.000")));
+}
+
+TEST_CASE("decimals: canonical text round-trips through parse and toString, 20,000 random values") {
+  // Up to 20 whole digits and 18 fraction digits, inner zeros, no trailing ones, either sign:
+  // the text toString must give back exactly.
+  std::mt19937_64 rng(20261126);
+  auto digits = [&](int n, bool leadingNonZero) {
+    std::string s;
+    for (int i = 0; i < n; ++i) {
+      int dgt = static_cast<int>(rng() % 10);
+      if (i == 0 && leadingNonZero && dgt == 0) dgt = 1;
+      if (rng() % 3 == 0) dgt = 0;  // runs of zeros
+      if (i == 0 && leadingNonZero && dgt == 0) dgt = 7;
+      s += static_cast<char>('0' + dgt);
+    }
+    return s;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    const int wholeDigits = static_cast<int>(rng() % 21);
+    std::string text = wholeDigits == 0 ? "0" : digits(wholeDigits, true);
+    const int fracDigits = static_cast<int>(rng() % 19);
+    std::string frac = digits(fracDigits, false);
+    while (!frac.empty() && frac.back() == '0') frac.pop_back();
+    if (!frac.empty()) text += "." + frac;
+    const bool negative = rng() % 2 == 0 && text != "0";
+    if (negative) text = "-" + text;
+    lit::Decimal d = decOf(negative ? text.c_str() + 1 : text.c_str());
+    if (negative) d.units = -d.units;
+    REQUIRE_MESSAGE(lit::toString(d) == text, text);
+  }
+  CHECK(lit::toString(lit::Decimal{-decOf("0.5").units}) == "-0.5");
+  CHECK(lit::toString(decOf("18446744073709551616")) == "18446744073709551616");  // 2^64: past 64 bits
+  CHECK(lit::toString(decOf("18446744073709551615.000000000000000001")) == "18446744073709551615.000000000000000001");
+  CHECK(lit::toString(decOf("1.05")) == "1.05");
 }
 
 TEST_CASE("decimals: limits and malformed text") {
