@@ -111,32 +111,46 @@ void AuthServer::truncateStoreJournalIfDue() {
 }
 
 bool AuthServer::reloadPolicy(std::string& error) {
-  bool ok = ctx_.policy.reload(ctx_.clock.nowMs(), error);
-  metrics_.policyReload(ok);
-  if (audit_ != nullptr) {
-    auto live = ctx_.policy.current();
+  auto record = [this](const char* type, const std::string& hash, const std::string* why) {
     audit::Record r;
-    r.type = ok ? "policy.loaded" : "policy.refused";
+    r.type = type;
     r.actor.admin = "server";
-    r.policyHash = live ? live->hash : "";
+    r.policyHash = hash;
     r.dataJson = R"({"source":)";
     appendJsonString(r.dataJson, policySource_);
-    if (!ok) {
+    if (why != nullptr) {
       r.dataJson += R"(,"error":)";
       // Diagnostics can be long; the record keeps their start.
-      appendJsonString(r.dataJson, error.substr(0, 16384));
+      appendJsonString(r.dataJson, why->substr(0, 16384));
     }
     r.dataJson.push_back('}');
+    audit_->appendSync(std::move(r));
+  };
+  // policy.loaded is durable before the bundle goes live, so that in the chain it precedes every
+  // decision the bundle makes; a bundle whose record cannot be written is refused.
+  auto recordLoaded = [&](const LoadedPolicy& next, std::string& why) {
+    if (audit_ == nullptr) return true;
     try {
-      audit_->appendSync(std::move(r));
+      record("policy.loaded", next.hash, nullptr);
+      return true;
     } catch (const std::exception& e) {
-      logEvent(Level::Error, "policy change not audited", {{"error", e.what()}});
+      why = std::string("its policy.loaded audit record could not be written: ") + e.what();
+      return false;
+    }
+  };
+  bool ok = ctx_.policy.reload(ctx_.clock.nowMs(), error, recordLoaded);
+  metrics_.policyReload(ok);
+  auto live = ctx_.policy.current();
+  if (!ok && audit_ != nullptr) {
+    try {
+      record("policy.refused", live ? live->hash : "", &error);
+    } catch (const std::exception& e) {
+      logEvent(Level::Error, "policy refusal not audited", {{"error", e.what()}});
     }
   }
   if (ok) {
-    logEvent(Level::Info, "policy loaded", {{"policy", ctx_.policy.current()->hash}});
+    logEvent(Level::Info, "policy loaded", {{"policy", live->hash}});
   } else {
-    auto live = ctx_.policy.current();
     logEvent(Level::Error, "policy refused; the previous bundle stays live",
              {{"error", error}, {"policy", live ? live->hash : std::string("none")}});
   }

@@ -1,8 +1,10 @@
 #include "oauth/policy_holder.h"
 
+#include <exception>
+
 namespace mandate::oauth {
 
-bool PolicyHolder::reload(std::int64_t nowMs, std::string& error) {
+bool PolicyHolder::reload(std::int64_t nowMs, std::string& error, const BeforeLive& beforeLive) {
   std::lock_guard lock(reloadMutex_);
   std::unique_ptr<bundle::Bundle> b;
   try {
@@ -23,6 +25,18 @@ bool PolicyHolder::reload(std::int64_t nowMs, std::string& error) {
   next->hash = b->contentHash;
   next->bundle = std::move(b);
   next->loadedMs = nowMs;
+  if (beforeLive) {
+    bool ready = false;
+    try {
+      ready = beforeLive(*next, error);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (!ready) {
+      if (error.empty()) error = "the policy bundle was not put live";
+      return false;
+    }
+  }
   next->generation = ++generation_;
   current_.store(std::shared_ptr<const LoadedPolicy>(std::move(next)));
   return true;

@@ -26,8 +26,10 @@ using PolicyLoader = std::function<std::unique_ptr<bundle::Bundle>(std::string& 
 class PolicyHolder {
  public:
   explicit PolicyHolder(PolicyLoader loader) : loader_(std::move(loader)) {}
+  // Called with a verified bundle before it goes live; false (with the reason) keeps the old one.
+  using BeforeLive = std::function<bool(const LoadedPolicy& next, std::string& error)>;
   // Loads and swaps; false (old bundle kept) with the reason.
-  bool reload(std::int64_t nowMs, std::string& error);
+  bool reload(std::int64_t nowMs, std::string& error, const BeforeLive& beforeLive = {});
   std::shared_ptr<const LoadedPolicy> current() const { return current_.load(); }
 
  private:

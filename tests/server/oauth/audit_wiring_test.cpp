@@ -133,3 +133,45 @@ TEST_CASE("audit wiring: a refresh while the trail fails does not consume the to
   REQUIRE_MESSAGE(after.status == 200, after.raw);  // not "already used; its family is revoked"
   CHECK(records(h.auditPath(), "refresh.reuse_detected").empty());
 }
+
+TEST_CASE("audit wiring: a bundle goes live only once its policy.loaded record is durable") {
+  Harness h;
+  h.enableAudit();
+  h.subject("acct-1", Harness::professionalSubject());
+  std::string secret = h.client("bot", "acct-1", "client_secret_basic", "read trade", {"client_credentials"}, "",
+                                {"127.0.0.0/8"});
+  const auto before = h.policy->current();
+
+  // The trail failing: the reload is refused and the old bundle stays live (a bundle live without
+  // its record would decide tokens the chain cannot attribute to a load).
+  h.failCommits = true;
+  std::string error;
+  CHECK_FALSE(h.server->reloadPolicy(error));
+  CHECK_MESSAGE(error.find("policy.loaded audit record could not be written") != std::string::npos, error);
+  CHECK(h.policy->current()->generation == before->generation);
+  h.failCommits = false;
+  bool ready = false;
+  for (int i = 0; i < 100 && !ready; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ready = h.get("/readyz").status == 200;
+  }
+  REQUIRE(ready);
+  CHECK(records(h.auditPath(), "policy.loaded").empty());
+  CHECK(records(h.auditPath(), "policy.refused").empty());  // it failed with the fault
+
+  // Writing again: the record first, then the bundle, then the tokens it decides.
+  REQUIRE_MESSAGE(h.server->reloadPolicy(error), error);
+  const auto live = h.policy->current();
+  CHECK(live->generation != before->generation);
+  auto ok = h.post("/token", {{"grant_type", "client_credentials"}}, "bot", secret);
+  REQUIRE_MESSAGE(ok.status == 200, ok.raw);
+  auto loaded = records(h.auditPath(), "policy.loaded");
+  REQUIRE(loaded.size() == 1);
+  CHECK(loaded[0]["policy_hash"] == live->hash);
+  CHECK(loaded[0]["data"]["source"] == "policies");
+  auto issued = records(h.auditPath(), "token.issued");
+  REQUIRE(issued.size() == 1);
+  CHECK(issued[0]["policy_hash"] == live->hash);
+  CHECK(issued[0]["seq"].get<std::uint64_t>() > loaded[0]["seq"].get<std::uint64_t>());
+  CHECK(mandate::audit::verify(h.auditPath()).ok());
+}
