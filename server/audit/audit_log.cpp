@@ -304,10 +304,10 @@ struct AuditLog::Impl {
         std::unique_lock lk(mu);
         auto wake = [&] { return stopping || !queue.empty(); };
         // Woken by a record, or by the checkpoint timer, or (failing) to probe now and then.
-        // Failing, the truncation timer does not count: the probe path does not truncate, so a
-        // deadline already past would wake this loop again at once, and again.
+        // Failing, the checkpoint and truncation timers do not count: the probe path does
+        // neither, so a deadline already past would wake this loop again at once, and again.
         auto deadline = std::chrono::steady_clock::time_point::max();
-        if (pendingCheckpoint) deadline = pendingSince + interval;
+        if (pendingCheckpoint && st.healthy) deadline = pendingSince + interval;
         if (walDirty && st.healthy) deadline = std::min(deadline, truncateAt);
         if (!st.healthy) deadline = std::min(deadline, std::chrono::steady_clock::now() + kProbeInterval);
         if (deadline == std::chrono::steady_clock::time_point::max())

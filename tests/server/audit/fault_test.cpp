@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <semaphore>
 #include <set>
@@ -248,6 +249,45 @@ TEST_CASE("fault: a failing, idle writer with a WAL truncation due probes once a
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     CHECK(log->healthy());
     CHECK(log->status().walTruncations == 1);
+    break;
+  }
+}
+
+TEST_CASE("fault: a failing, idle writer with a checkpoint due probes once a second, not in a loop") {
+  // Committed records not yet signed (the checkpoint timer running), then a failing batch before
+  // the timer is due: the idle writer is unhealthy with a checkpoint deadline that passes while
+  // it probes. A set-up slower than the 500 ms interval is tried again.
+  for (int attempt = 0;; ++attempt) {
+    REQUIRE(attempt < 5);
+    TempDir dir;
+    const auto path = dir.file("audit.db");
+    std::atomic<bool> broken{false};
+    std::atomic<int> commitsTried{0};
+    Options opt;
+    opt.checkpointInterval = std::chrono::milliseconds(500);
+    opt.beforeCommit = [&]() -> std::string {
+      ++commitsTried;
+      return broken ? "injected: disk I/O error" : "";
+    };
+    const auto opened = std::chrono::steady_clock::now();
+    auto log = AuditLog::open(path, opt);
+    CHECK(appendAll(*log, records(5, 1)).durable == 5);
+    broken = true;
+    CHECK(appendAll(*log, records(1, 6)).failed == 1);
+    REQUIRE_FALSE(log->healthy());
+    const int before = commitsTried;
+    if (std::chrono::steady_clock::now() - opened > std::chrono::milliseconds(400)) continue;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    const int probes = commitsTried - before;
+    CHECK(probes >= 1);
+    CHECK(probes <= 4);
+    const std::string checkpointFile = dir.file("audit-checkpoint.txt");
+    CHECK_FALSE(std::filesystem::exists(checkpointFile));
+    broken = false;  // recovered by the next probe; the checkpoint follows
+    for (int i = 0; i < 300 && !std::filesystem::exists(checkpointFile); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(log->healthy());
+    CHECK(std::filesystem::exists(checkpointFile));
     break;
   }
 }
