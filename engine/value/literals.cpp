@@ -357,7 +357,7 @@ std::string toString(const Decimal& d) {
   constexpr auto scale = static_cast<unsigned __int128>(pow10(Decimal::kScale));
   unsigned __int128 whole = u / scale;
   auto frac = static_cast<std::uint64_t>(u % scale);
-  char buf[64];  // 20 digits, a point, 18 digits and a sign at most
+  char buf[64];  // 21 digits (|units| <= 10^38), a point, 18 digits and a sign at most
   char* const end = buf + sizeof buf;
   char* p = end;
   if (frac != 0) {

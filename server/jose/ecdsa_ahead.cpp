@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <new>
 
 #include "jose/internal/key_state.h"
 
@@ -47,7 +48,11 @@ std::size_t Key::precomputeSignatures(std::size_t target, std::size_t batch) con
   // runs at SCHED_IDLE and may be preempted anywhere, and must not be preempted holding it.
   const std::size_t want = std::min(batch, target - held);
   std::vector<std::pair<BIGNUM*, BIGNUM*>> fresh;
-  fresh.reserve(want);
+  try {
+    fresh.reserve(want);  // emplace_back below never allocates
+  } catch (const std::bad_alloc&) {
+    return 0;
+  }
   BN_CTX* ctx = BN_CTX_new();
   if (ctx == nullptr) return 0;
   while (fresh.size() < want) {
@@ -62,9 +67,18 @@ std::size_t Key::precomputeSignatures(std::size_t target, std::size_t batch) con
     fresh.emplace_back(kinv, r);
   }
   BN_CTX_free(ctx);
-  std::lock_guard lock(st.aheadMu);
-  if (st.ahead.capacity() < target) st.ahead.reserve(target);  // once per key: no growth later
-  st.ahead.insert(st.ahead.end(), fresh.begin(), fresh.end());
+  try {
+    std::lock_guard lock(st.aheadMu);
+    if (st.ahead.capacity() < target) st.ahead.reserve(target);  // once per key: no growth later
+    st.ahead.insert(st.ahead.end(), fresh.begin(), fresh.end());
+  } catch (const std::bad_alloc&) {
+    // Out of memory: the values are wiped, not lost in the heap (and no exception leaves here).
+    for (auto& [kinv, r] : fresh) {
+      BN_clear_free(kinv);
+      BN_clear_free(r);
+    }
+    return 0;
+  }
   return fresh.size();
 }
 

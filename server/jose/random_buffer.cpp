@@ -21,7 +21,10 @@ constexpr std::size_t kBufferBytes = 4096;
 struct RandomBuffer {
   unsigned char bytes[kBufferBytes];
   std::size_t next = kBufferBytes;  // empty
-  ~RandomBuffer() { OPENSSL_cleanse(bytes + next, kBufferBytes - next); }
+  ~RandomBuffer() {
+    OPENSSL_cleanse(bytes + next, kBufferBytes - next);
+    next = kBufferBytes;  // a use after the thread's destructors refills rather than hand out zeros
+  }
 };
 
 }  // namespace
