@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -159,9 +160,41 @@ std::optional<Checkpoint> parseCheckpointFile(std::string_view text, std::string
   return cp;
 }
 
+namespace {
+
+// The checkpoint in `path` if it is one signed by `key`; nullopt otherwise (absent, unreadable,
+// malformed or forged: all of them are replaced).
+std::optional<Checkpoint> currentCheckpoint(const std::string& path, std::string_view key) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  std::string text;
+  char buf[4097];
+  ssize_t n;
+  while (text.size() <= 4096 && (n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  std::string error;
+  auto cp = parseCheckpointFile(text, error);
+  if (!cp || cp->key != key || !checkCheckpointSignature(*cp, key)) return std::nullopt;
+  return cp;
+}
+
+}  // namespace
+
 void writeCheckpointFile(const std::string& dir, const Checkpoint& cp) {
+  // Several processes sign checkpoints of one log (the server, the admin CLI), each writing the
+  // file after its transaction: under the directory's lock, a later checkpoint already in the
+  // file stays, so the file never goes back to an earlier one.
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) throw AuditError(sysError("open " + dir));
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }  // releases the flock
+  } unlock{dfd};
+  while (::flock(dfd, LOCK_EX) != 0)
+    if (errno != EINTR) throw AuditError(sysError("lock " + dir));
+  const std::string final = dir + "/" + kCheckpointFileName;
+  if (auto existing = currentCheckpoint(final, cp.key); existing && existing->size > cp.size) return;
   std::string tmp = writeTemp(dir, checkpointFileText(cp));
-  std::string final = dir + "/" + kCheckpointFileName;
   if (::rename(tmp.c_str(), final.c_str()) != 0) {
     ::unlink(tmp.c_str());
     throw AuditError(sysError("rename to " + final));

@@ -36,7 +36,9 @@ std::string checkpointFileText(const Checkpoint& cp);
 // Strict parse of the file form; nullopt with `error` set when it is not exactly that.
 std::optional<Checkpoint> parseCheckpointFile(std::string_view text, std::string& error);
 
-// Writes the file atomically (temporary file, fsync, rename, fsync of the directory); throws AuditError.
+// Writes the file atomically (temporary file, fsync, rename, fsync of the directory); throws
+// AuditError. A checkpoint of more records already in the file, signed by the same key, is kept
+// (processes sharing the log write it in any order); the directory's flock serialises writers.
 void writeCheckpointFile(const std::string& dir, const Checkpoint& cp);
 
 // The key in `dir`/audit-checkpoint-key.pem, generated (mode 0600) if absent. Two processes

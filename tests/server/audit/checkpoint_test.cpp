@@ -121,3 +121,49 @@ TEST_CASE("checkpoint: a key file readable by others, or another key than the lo
   std::filesystem::remove(dir.file(kKeyFileName));
   CHECK_THROWS_WITH_AS(AuditLog::open(path), doctest::Contains("not the key"), AuditError);
 }
+
+TEST_CASE("checkpoint: the file never goes back to an earlier checkpoint, whatever order writers come in") {
+  // The server and the admin CLI both sign checkpoints of one log and write the file after their
+  // transactions: the slower one may come second with the earlier checkpoint.
+  TempDir dir;
+  std::string error;
+  auto key = mandate::jose::Key::generate(mandate::jose::Alg::EdDSA, error);
+  REQUIRE(key);
+  const std::string file = dir.file(kCheckpointFileName);
+  auto sizeInFile = [&] {
+    auto cp = parseCheckpointFile(readFile(file), error);
+    REQUIRE_MESSAGE(cp, error);
+    return cp->size;
+  };
+  writeCheckpointFile(dir.str(), signCheckpoint(*key, 10, std::string(32, '\x01'), 1));
+  writeCheckpointFile(dir.str(), signCheckpoint(*key, 5, std::string(32, '\x02'), 2));
+  CHECK(sizeInFile() == 10);
+  writeCheckpointFile(dir.str(), signCheckpoint(*key, 12, std::string(32, '\x03'), 3));
+  CHECK(sizeInFile() == 12);
+  writeCheckpointFile(dir.str(), signCheckpoint(*key, 12, std::string(32, '\x03'), 4));  // same size: replaced
+  CHECK(parseCheckpointFile(readFile(file), error)->timeUs == 4);
+
+  // A file that is not a valid checkpoint of this key does not hold the file back: a forged
+  // "size 1000000", one signed by another key, garbage.
+  auto other = mandate::jose::Key::generate(mandate::jose::Alg::EdDSA, error);
+  std::string forged = checkpointFileText(signCheckpoint(*key, 1000000, std::string(32, '\x04'), 5));
+  forged.replace(forged.find("size 1000000"), 12, "size 1000001");
+  for (const std::string& text : {forged, checkpointFileText(signCheckpoint(*other, 1000000, std::string(32, '\x05'), 6)),
+                                  std::string("garbage\n")}) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
+    writeCheckpointFile(dir.str(), signCheckpoint(*key, 13, std::string(32, '\x06'), 7));
+    CHECK(sizeInFile() == 13);
+  }
+
+  // Eight threads writing sizes 1..400 in shuffled orders: the file ends at the largest.
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t)
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const std::uint64_t size = 1 + static_cast<std::uint64_t>((i * 8 + t) * 37 % 400);
+        writeCheckpointFile(dir.str(), signCheckpoint(*key, size, std::string(32, '\x07'), 8));
+      }
+    });
+  for (auto& w : writers) w.join();
+  CHECK(sizeInFile() == 400);
+}
