@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <semaphore>
 #include <set>
@@ -215,79 +216,62 @@ TEST_CASE("fault: SIGKILL while appending: every acknowledged record survives, t
   CHECK(verify(path).ok());
 }
 
+namespace {
+
+// Five records committed, then a failing batch: the writer is idle and unhealthy while a timer
+// that `setTimer` sets to 500 ms falls due. It must probe about once a second, not spin on the
+// past deadline, leave the timer's work (`workDone`) until it writes again, and then do it.
+// False when the set-up outran the timer (the caller tries again).
+bool failingIdleWriterWaitsForRecovery(const std::function<void(Options&)>& setTimer,
+                                       const std::function<bool(AuditLog&, const TempDir&)>& workDone) {
+  TempDir dir;
+  std::atomic<bool> broken{false};
+  std::atomic<int> commitsTried{0};
+  Options opt;
+  setTimer(opt);
+  opt.beforeCommit = [&]() -> std::string {
+    ++commitsTried;
+    return broken ? "injected: disk I/O error" : "";
+  };
+  const auto opened = std::chrono::steady_clock::now();
+  auto log = AuditLog::open(dir.file("audit.db"), opt);
+  CHECK(appendAll(*log, records(5, 1)).durable == 5);
+  broken = true;
+  CHECK(appendAll(*log, records(1, 6)).failed == 1);
+  REQUIRE_FALSE(log->healthy());
+  const int before = commitsTried;
+  if (std::chrono::steady_clock::now() - opened > std::chrono::milliseconds(400) || workDone(*log, dir)) return false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  // Probes at ~1 s intervals: two or three in 2.5 s (tens of thousands when the loop spun).
+  const int probes = commitsTried - before;
+  CHECK(probes >= 1);
+  CHECK(probes <= 4);
+  CHECK_FALSE(workDone(*log, dir));
+  broken = false;  // recovered by the next probe; the postponed work follows
+  for (int i = 0; i < 300 && !workDone(*log, dir); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(log->healthy());
+  CHECK(workDone(*log, dir));
+  return true;
+}
+
+}  // namespace
+
 TEST_CASE("fault: a failing, idle writer with a WAL truncation due probes once a second, not in a loop") {
-  // Committed records (a WAL to truncate later), then a failing batch before the truncation is
-  // due: the idle writer is unhealthy with a truncation deadline that passes while it probes.
-  // A set-up slower than the 500 ms interval is tried again.
   for (int attempt = 0;; ++attempt) {
     REQUIRE(attempt < 5);
-    TempDir dir;
-    const auto path = dir.file("audit.db");
-    std::atomic<bool> broken{false};
-    std::atomic<int> commitsTried{0};
-    Options opt;
-    opt.walTruncateInterval = std::chrono::milliseconds(500);
-    opt.beforeCommit = [&]() -> std::string {
-      ++commitsTried;
-      return broken ? "injected: disk I/O error" : "";
-    };
-    auto log = AuditLog::open(path, opt);
-    CHECK(appendAll(*log, records(5, 1)).durable == 5);
-    broken = true;
-    CHECK(appendAll(*log, records(1, 6)).failed == 1);
-    REQUIRE_FALSE(log->healthy());
-    const int before = commitsTried;
-    if (log->status().walTruncations != 0) continue;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-    // Probes at ~1 s intervals: two or three in 2.5 s (thousands when the loop spun).
-    const int probes = commitsTried - before;
-    CHECK(probes >= 1);
-    CHECK(probes <= 4);
-    CHECK(log->status().walTruncations == 0);
-    broken = false;  // recovered by the next probe; the truncation follows
-    for (int i = 0; i < 300 && log->status().walTruncations == 0; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    CHECK(log->healthy());
-    CHECK(log->status().walTruncations == 1);
-    break;
+    if (failingIdleWriterWaitsForRecovery([](Options& o) { o.walTruncateInterval = std::chrono::milliseconds(500); },
+                                          [](AuditLog& log, const TempDir&) { return log.status().walTruncations > 0; }))
+      break;
   }
 }
 
 TEST_CASE("fault: a failing, idle writer with a checkpoint due probes once a second, not in a loop") {
-  // Committed records not yet signed (the checkpoint timer running), then a failing batch before
-  // the timer is due: the idle writer is unhealthy with a checkpoint deadline that passes while
-  // it probes. A set-up slower than the 500 ms interval is tried again.
   for (int attempt = 0;; ++attempt) {
     REQUIRE(attempt < 5);
-    TempDir dir;
-    const auto path = dir.file("audit.db");
-    std::atomic<bool> broken{false};
-    std::atomic<int> commitsTried{0};
-    Options opt;
-    opt.checkpointInterval = std::chrono::milliseconds(500);
-    opt.beforeCommit = [&]() -> std::string {
-      ++commitsTried;
-      return broken ? "injected: disk I/O error" : "";
-    };
-    const auto opened = std::chrono::steady_clock::now();
-    auto log = AuditLog::open(path, opt);
-    CHECK(appendAll(*log, records(5, 1)).durable == 5);
-    broken = true;
-    CHECK(appendAll(*log, records(1, 6)).failed == 1);
-    REQUIRE_FALSE(log->healthy());
-    const int before = commitsTried;
-    if (std::chrono::steady_clock::now() - opened > std::chrono::milliseconds(400)) continue;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-    const int probes = commitsTried - before;
-    CHECK(probes >= 1);
-    CHECK(probes <= 4);
-    const std::string checkpointFile = dir.file("audit-checkpoint.txt");
-    CHECK_FALSE(std::filesystem::exists(checkpointFile));
-    broken = false;  // recovered by the next probe; the checkpoint follows
-    for (int i = 0; i < 300 && !std::filesystem::exists(checkpointFile); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    CHECK(log->healthy());
-    CHECK(std::filesystem::exists(checkpointFile));
-    break;
+    if (failingIdleWriterWaitsForRecovery([](Options& o) { o.checkpointInterval = std::chrono::milliseconds(500); },
+                                          [](AuditLog&, const TempDir& dir) {
+                                            return std::filesystem::exists(dir.file("audit-checkpoint.txt"));
+                                          }))
+      break;
   }
 }

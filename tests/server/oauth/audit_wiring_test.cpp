@@ -34,6 +34,15 @@ std::string jtiOf(const std::string& jwt) {
   return json::parse(payload)["jti"];
 }
 
+// Polls /readyz every 50 ms for up to 5 s.
+bool readyWithin5s(Harness& h) {
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (h.get("/readyz").status == 200) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("audit wiring: every token has its record; a failing trail refuses tokens with 503 and recovers") {
@@ -73,12 +82,7 @@ TEST_CASE("audit wiring: every token has its record; a failing trail refuses tok
 
   // Recovery needs no request: while failing and idle the trail probes every second.
   h.failCommits = false;
-  bool ready = false;
-  for (int i = 0; i < 100 && !ready; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ready = h.get("/readyz").status == 200;
-  }
-  CHECK(ready);
+  CHECK(readyWithin5s(h));
   auto again = token();
   REQUIRE_MESSAGE(again.status == 200, again.raw);
   CHECK(h.get("/readyz").status == 200);
@@ -150,12 +154,7 @@ TEST_CASE("audit wiring: a bundle goes live only once its policy.loaded record i
   CHECK_MESSAGE(error.find("policy.loaded audit record could not be written") != std::string::npos, error);
   CHECK(h.policy->current()->generation == before->generation);
   h.failCommits = false;
-  bool ready = false;
-  for (int i = 0; i < 100 && !ready; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ready = h.get("/readyz").status == 200;
-  }
-  REQUIRE(ready);
+  REQUIRE(readyWithin5s(h));
   CHECK(records(h.auditPath(), "policy.loaded").empty());
   CHECK(records(h.auditPath(), "policy.refused").empty());  // it failed with the fault
 
