@@ -160,25 +160,20 @@ std::optional<Checkpoint> parseCheckpointFile(std::string_view text, std::string
   return cp;
 }
 
-namespace {
-
-// The checkpoint in `path` if it is one signed by `key`; nullopt otherwise (absent, unreadable,
-// malformed or forged: all of them are replaced).
-std::optional<Checkpoint> currentCheckpoint(const std::string& path, std::string_view key) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return std::nullopt;
+std::optional<Checkpoint> readCheckpointFile(const std::string& path, std::string& error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = "cannot be read";
+    return std::nullopt;
+  }
+  // One byte past the parser's limit is enough for it to refuse a larger file.
   std::string text;
   char buf[4097];
   ssize_t n;
   while (text.size() <= 4096 && (n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
   ::close(fd);
-  std::string error;
-  auto cp = parseCheckpointFile(text, error);
-  if (!cp || cp->key != key || !checkCheckpointSignature(*cp, key)) return std::nullopt;
-  return cp;
+  return parseCheckpointFile(text, error);
 }
-
-}  // namespace
 
 void writeCheckpointFile(const std::string& dir, const Checkpoint& cp) {
   // Several processes sign checkpoints of one log (the server, the admin CLI), each writing the
@@ -193,7 +188,11 @@ void writeCheckpointFile(const std::string& dir, const Checkpoint& cp) {
   while (::flock(dfd, LOCK_EX) != 0)
     if (errno != EINTR) throw AuditError(sysError("lock " + dir));
   const std::string final = dir + "/" + kCheckpointFileName;
-  if (auto existing = currentCheckpoint(final, cp.key); existing && existing->size > cp.size) return;
+  // A file that is absent, malformed, forged or by another key does not hold the new one back.
+  std::string ignored;
+  if (auto existing = readCheckpointFile(final, ignored);
+      existing && existing->key == cp.key && checkCheckpointSignature(*existing, cp.key) && existing->size > cp.size)
+    return;
   std::string tmp = writeTemp(dir, checkpointFileText(cp));
   if (::rename(tmp.c_str(), final.c_str()) != 0) {
     ::unlink(tmp.c_str());

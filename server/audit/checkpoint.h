@@ -35,6 +35,9 @@ bool checkCheckpointSignature(const Checkpoint& cp, std::string_view publicKey);
 std::string checkpointFileText(const Checkpoint& cp);
 // Strict parse of the file form; nullopt with `error` set when it is not exactly that.
 std::optional<Checkpoint> parseCheckpointFile(std::string_view text, std::string& error);
+// Reads and parses the file at `path` (at most one byte past the parser's 4 KiB limit);
+// nullopt with `error` ("cannot be read", or the parser's reason).
+std::optional<Checkpoint> readCheckpointFile(const std::string& path, std::string& error);
 
 // Writes the file atomically (temporary file, fsync, rename, fsync of the directory); throws
 // AuditError. A checkpoint of more records already in the file, signed by the same key, is kept

@@ -1,9 +1,7 @@
 #include "audit/verify.h"
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include "audit/checkpoint.h"
@@ -91,17 +89,9 @@ VerifyReport verify(const std::string& dbPath, const VerifyOptions& options) {
     }
   }
   if (!options.checkpointFile.empty()) {
-    std::ifstream in(options.checkpointFile, std::ios::binary);
-    std::string text, error;
-    if (in) {
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      text = ss.str();
-    }
-    auto cp = in ? parseCheckpointFile(text, error) : std::nullopt;
-    if (!cp)
-      return bad(rep, Tamper::BadCheckpoint, 0,
-                 options.checkpointFile + ": " + (in ? error : std::string("cannot be read")));
+    std::string error;
+    auto cp = readCheckpointFile(options.checkpointFile, error);
+    if (!cp) return bad(rep, Tamper::BadCheckpoint, 0, options.checkpointFile + ": " + error);
     if (cp->key != key)
       return bad(rep, Tamper::BadCheckpoint, cp->size,
                  options.checkpointFile + " is signed by another key than " +
